@@ -1,0 +1,423 @@
+//! Request routing and the REST verbs (get, list, watch, create, update, patch, delete).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::error::{ApiError, ApiResult};
+use super::faults::Faults;
+use super::ops::{self, WriteOpts};
+use super::patch::{self, PatchKind};
+use super::resources::ResourceType;
+use super::selectors::{FieldSelector, LabelSelector};
+use super::store::{State, Store};
+use super::{discovery, openapi, ssa, table, watch};
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct App {
+    /// Object store.
+    pub store: Arc<Store>,
+    /// Fault controls.
+    pub faults: Faults,
+    /// Listen address (`host:port`).
+    pub addr: String,
+}
+
+/// Query parameters (last value wins).
+pub type Query = HashMap<String, String>;
+
+/// Parses a query string.
+pub fn parse_query(q: Option<&str>) -> Query {
+    url::form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A JSON response.
+pub fn json_response(code: StatusCode, v: &Value) -> Response {
+    (code, [("content-type", "application/json")], v.to_string()).into_response()
+}
+
+struct Target {
+    rt: ResourceType,
+    version: String,
+    ns: Option<String>,
+    name: Option<String>,
+    status: bool,
+}
+
+fn resolve(state: &State, group: &str, version: &str, rest: &[&str]) -> ApiResult<Target> {
+    let core_ns_sub = group.is_empty()
+        && rest.len() == 3
+        && rest[0] == "namespaces"
+        && matches!(rest[2], "status" | "finalize");
+    let (ns, rest) = if rest.len() >= 3 && rest[0] == "namespaces" && !core_ns_sub {
+        (Some(rest[1].to_string()), &rest[2..])
+    } else {
+        (None, rest)
+    };
+    let plural = rest.first().copied().ok_or(ApiError::NoRoute)?;
+    let rt = state
+        .types
+        .values()
+        .find(|t| t.group == group && t.plural == plural && t.version(version).is_some())
+        .cloned()
+        .ok_or(ApiError::NoRoute)?;
+    let name = rest.get(1).map(|s| s.to_string());
+    let status = match rest.get(2).copied() {
+        None => false,
+        Some("status") if rt.version(version).is_some_and(|v| v.status) => true,
+        Some(_) => return Err(ApiError::NoRoute),
+    };
+    if rest.len() > 3
+        || (ns.is_some() && !rt.namespaced)
+        || (name.is_some() && rt.namespaced && ns.is_none())
+    {
+        return Err(ApiError::NoRoute);
+    }
+    Ok(Target {
+        rt,
+        version: version.to_string(),
+        ns,
+        name,
+        status,
+    })
+}
+
+fn out(t: &Target, mut obj: Value) -> Value {
+    obj["apiVersion"] = json!(t.rt.api_version(&t.version));
+    obj
+}
+
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
+}
+
+/// Routes one request.
+pub fn route(
+    app: &Arc<App>,
+    method: &Method,
+    path: &str,
+    q: &Query,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<Response> {
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v));
+    match segs.as_slice() {
+        ["version"] => ok(discovery::version()),
+        ["healthz"] | ["readyz"] | ["livez"] => Ok((StatusCode::OK, "ok").into_response()),
+        ["api"] => ok(discovery::api_versions(&app.addr)),
+        ["apis"] => ok(discovery::group_list(&app.store.lock())),
+        ["openapi", "v3"] => ok(openapi::index(&app.store.lock())),
+        ["openapi", "v3", "api", v] => ok(openapi::document(&app.store.lock(), "", v)),
+        ["openapi", "v3", "apis", g, v] => ok(openapi::document(&app.store.lock(), g, v)),
+        ["__sandbox", "faults", action] if *method == Method::POST => {
+            let body: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+            ok(super::faults::admin(&app.faults, action, &body)?)
+        }
+        ["api", v] => {
+            discovery::resource_list(&app.store.lock(), "", v).map_or(Err(ApiError::NoRoute), ok)
+        }
+        ["apis", g] => discovery::group(&app.store.lock(), g).map_or(Err(ApiError::NoRoute), ok),
+        ["apis", g, v] => {
+            discovery::resource_list(&app.store.lock(), g, v).map_or(Err(ApiError::NoRoute), ok)
+        }
+        ["api", v, rest @ ..] => resource(app, method, "", v, rest, q, headers, body),
+        ["apis", g, v, rest @ ..] => resource(app, method, g, v, rest, q, headers, body),
+        _ => Err(ApiError::NoRoute),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resource(
+    app: &Arc<App>,
+    method: &Method,
+    group: &str,
+    version: &str,
+    rest: &[&str],
+    q: &Query,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> ApiResult<Response> {
+    let t = resolve(&app.store.lock(), group, version, rest)?;
+    let opts = WriteOpts {
+        dry_run: q.get("dryRun").is_some_and(|d| d == "All"),
+        strict: q.get("fieldValidation").is_some_and(|f| f == "Strict"),
+        version: version.to_string(),
+        apply: false,
+    };
+    let ns = t.ns.clone().unwrap_or_default();
+    if matches!(*method, Method::POST | Method::PUT) {
+        let ct = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/json");
+        if !ct.contains("json") && !ct.contains("yaml") {
+            return Err(ApiError::UnsupportedMediaType(
+                "application/json, application/yaml".into(),
+            ));
+        }
+    }
+    let is_watch = q.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match (method.clone(), t.name.clone()) {
+        (Method::GET, Some(name)) => {
+            let state = app.store.lock();
+            let obj = ops::get(&state, &t.rt, &ns, &name)?;
+            if wants_table(headers) {
+                let inc = q
+                    .get("includeObject")
+                    .map(String::as_str)
+                    .unwrap_or("Metadata");
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::render(&t.rt, version, &[out(&t, obj)], state.rv, inc),
+                ));
+            }
+            Ok(json_response(StatusCode::OK, &out(&t, obj)))
+        }
+        (Method::GET, None) if is_watch => Ok(watch::serve(
+            app.store.clone(),
+            &app.faults,
+            watch_spec(&t, q)?,
+        )),
+        (Method::GET, None) => list(app, &t, q, headers),
+        (Method::POST, None) => {
+            let obj = patch::parse_body(body, false)?;
+            let created = ops::create(&mut app.store.lock(), &t.rt, &ns, obj, &opts)?;
+            Ok(json_response(StatusCode::CREATED, &out(&t, created)))
+        }
+        (Method::PUT, Some(name)) => {
+            let obj = patch::parse_body(body, false)?;
+            let updated = ops::update(
+                &mut app.store.lock(),
+                &t.rt,
+                &ns,
+                &name,
+                obj,
+                t.status,
+                &opts,
+            )?;
+            Ok(json_response(StatusCode::OK, &out(&t, updated)))
+        }
+        (Method::PATCH, Some(name)) => patch_object(app, &t, &name, q, headers, body, opts),
+        (Method::DELETE, Some(name)) => {
+            let mut opts = opts;
+            let options: Value = serde_json::from_slice(body).unwrap_or(json!({}));
+            if options
+                .get("dryRun")
+                .and_then(Value::as_array)
+                .is_some_and(|d| d.iter().any(|x| x == "All"))
+            {
+                opts.dry_run = true;
+            }
+            let mut state = app.store.lock();
+            let current = ops::get(&state, &t.rt, &ns, &name)?;
+            for (field, meta_field) in [("uid", "uid"), ("resourceVersion", "resourceVersion")] {
+                if let Some(want) = options
+                    .pointer(&format!("/preconditions/{field}"))
+                    .and_then(Value::as_str)
+                {
+                    if super::meta::meta_str(&current, meta_field) != Some(want) {
+                        return Err(ApiError::Conflict {
+                            resource: t.rt.qualified(),
+                            name,
+                        });
+                    }
+                }
+            }
+            let deleted = ops::delete(&mut state, &t.rt, &ns, &name, &opts)?;
+            Ok(json_response(StatusCode::OK, &out(&t, deleted)))
+        }
+        (Method::DELETE, None) => {
+            let labels =
+                LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+            let mut state = app.store.lock();
+            let victims: Vec<(String, String)> = state
+                .objects(&t.rt.key())
+                .map(|m| {
+                    m.iter()
+                        .filter(|((n, _), o)| {
+                            t.ns.as_ref().is_none_or(|ns| ns == n) && labels.matches(o)
+                        })
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut items = Vec::new();
+            for (vns, vname) in victims {
+                items.push(out(
+                    &t,
+                    ops::delete(&mut state, &t.rt, &vns, &vname, &opts)?,
+                ));
+            }
+            let list = json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(version),
+                "metadata": {"resourceVersion": state.rv.to_string()}, "items": items});
+            Ok(json_response(StatusCode::OK, &list))
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+fn watch_spec(t: &Target, q: &Query) -> ApiResult<watch::WatchSpec> {
+    Ok(watch::WatchSpec {
+        rt: t.rt.clone(),
+        version: t.version.clone(),
+        ns: t.ns.clone(),
+        labels: LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?,
+        fields: FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))?,
+        rv: q.get("resourceVersion").cloned(),
+        send_initial: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
+        bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
+        timeout: q
+            .get("timeoutSeconds")
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs),
+    })
+}
+
+fn list(app: &Arc<App>, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResult<Response> {
+    let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
+    let limit: usize = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(usize::MAX);
+    let after: Option<(String, String)> = q
+        .get("continue")
+        .filter(|c| !c.is_empty())
+        .and_then(|c| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once('\0')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        });
+    let state = app.store.lock();
+    let mut items = Vec::new();
+    let mut next = None;
+    if let Some(objs) = state.objects(&t.rt.key()) {
+        for ((ons, oname), obj) in objs {
+            if after.as_ref().is_some_and(|a| (ons, oname) <= (&a.0, &a.1)) {
+                continue;
+            }
+            if t.ns.as_ref().is_some_and(|ns| ns != ons)
+                || !labels.matches(obj)
+                || !fields.matches(obj)
+            {
+                continue;
+            }
+            if items.len() == limit {
+                let last: &Value = items.last().unwrap_or(obj);
+                let (lns, lname) = (
+                    super::meta::meta_str(last, "namespace").unwrap_or(""),
+                    super::meta::name_of(last),
+                );
+                next = Some(
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .encode(format!("{lns}\0{lname}")),
+                );
+                break;
+            }
+            items.push(out(t, obj.clone()));
+        }
+    }
+    if wants_table(headers) {
+        let inc = q
+            .get("includeObject")
+            .map(String::as_str)
+            .unwrap_or("Metadata");
+        let mut tbl = table::render(&t.rt, &t.version, &items, state.rv, inc);
+        if let Some(c) = next {
+            tbl["metadata"]["continue"] = json!(c);
+        }
+        return Ok(json_response(StatusCode::OK, &tbl));
+    }
+    let mut metadata = json!({"resourceVersion": state.rv.to_string()});
+    if let Some(c) = next {
+        metadata["continue"] = json!(c);
+    }
+    let list = json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(&t.version), "metadata": metadata, "items": items});
+    Ok(json_response(StatusCode::OK, &list))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn patch_object(
+    app: &Arc<App>,
+    t: &Target,
+    name: &str,
+    q: &Query,
+    headers: &HeaderMap,
+    body: &Bytes,
+    mut opts: WriteOpts,
+) -> ApiResult<Response> {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let kind = PatchKind::from_content_type(ct)?;
+    let p = patch::parse_body(body, kind == PatchKind::Apply)?;
+    let ns = t.ns.clone().unwrap_or_default();
+    let mut state = app.store.lock();
+    let current = ops::get(&state, &t.rt, &ns, name);
+    let current = match (kind, current) {
+        (PatchKind::Apply, Err(ApiError::NotFound { .. })) if !t.status => None,
+        (_, r) => Some(r?),
+    };
+    let patched = match kind {
+        PatchKind::Merge | PatchKind::Json | PatchKind::Strategic => {
+            let mut obj = out(t, current.clone().unwrap_or(json!({})));
+            match kind {
+                PatchKind::Merge => patch::merge(&mut obj, &p),
+                PatchKind::Json => patch::json(&mut obj, &p)?,
+                _ => patch::strategic(&mut obj, &p),
+            }
+            obj
+        }
+        PatchKind::Apply => {
+            let manager = q.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| {
+                ApiError::BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into())
+            })?;
+            if p.get("apiVersion").is_none() || p.get("kind").is_none() {
+                return Err(ApiError::BadRequest(
+                    "apply patches must specify apiVersion and kind".into(),
+                ));
+            }
+            opts.apply = true;
+            let has_status = t.rt.version(&t.version).is_some_and(|v| v.status);
+            ssa::apply(
+                current.as_ref().map(|c| out(t, c.clone())).as_ref(),
+                &p,
+                manager,
+                t.status,
+                has_status,
+            )
+        }
+    };
+    if current.is_none() {
+        let mut patched = patched;
+        super::meta::meta_mut(&mut patched).insert("name".into(), json!(name));
+        let created = ops::create(&mut state, &t.rt, &ns, patched, &opts)?;
+        return Ok(json_response(StatusCode::CREATED, &out(t, created)));
+    }
+    let updated = ops::update(&mut state, &t.rt, &ns, name, patched, t.status, &opts)?;
+    Ok(json_response(StatusCode::OK, &out(t, updated)))
+}
