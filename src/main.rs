@@ -3,7 +3,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "stytch-saml-operator", version, about = "Manage Stytch B2B SAML connections from Kubernetes")]
+#[command(
+    name = "stytch-saml-operator",
+    version,
+    about = "Manage Stytch B2B SAML connections from Kubernetes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

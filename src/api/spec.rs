@@ -26,9 +26,17 @@ use super::SamlConnectionStatus;
     derive = "PartialEq",
     doc = "A Stytch B2B SAML SSO connection, kept equal to this spec by stytch-saml-operator.",
     printcolumn(name = "Org", type_ = "string", json_path = ".spec.organizationId"),
-    printcolumn(name = "Connection", type_ = "string", json_path = ".status.connectionId"),
+    printcolumn(
+        name = "Connection",
+        type_ = "string",
+        json_path = ".status.connectionId"
+    ),
     printcolumn(name = "IdP", type_ = "string", json_path = ".spec.identityProvider"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.connectionStatus"),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.connectionStatus"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
@@ -39,7 +47,11 @@ use super::SamlConnectionStatus;
         type_ = "date",
         json_path = ".status.earliestCertificateExpiry"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
@@ -149,7 +161,9 @@ pub struct LocalObjectReference {
 }
 
 /// A key of a Secret in the same namespace.
-#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct SecretKeySelector {
     /// Name of the Secret.
     #[schemars(length(min = 1, max = 253))]
@@ -160,7 +174,9 @@ pub struct SecretKeySelector {
 }
 
 /// A key of a ConfigMap in the same namespace.
-#[derive(KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+)]
 pub struct ConfigMapKeySelector {
     /// Name of the ConfigMap.
     #[schemars(length(min = 1, max = 253))]

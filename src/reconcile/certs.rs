@@ -45,7 +45,10 @@ pub enum CertificateError {
     #[error("the certificate does not parse as X.509: {0}")]
     NotX509(String),
     #[error("the certificate `{subject}` expired at {not_after}")]
-    Expired { subject: String, not_after: Timestamp },
+    Expired {
+        subject: String,
+        not_after: Timestamp,
+    },
 }
 
 /// Why a private key cannot be used.
@@ -80,7 +83,10 @@ fn pem_blocks(text: &str) -> Result<Vec<Pem>, String> {
 }
 
 /// Parses exactly one PEM certificate. `now` decides whether it has expired.
-pub fn parse_certificate(text: &str, now: Timestamp) -> Result<ParsedCertificate, CertificateError> {
+pub fn parse_certificate(
+    text: &str,
+    now: Timestamp,
+) -> Result<ParsedCertificate, CertificateError> {
     let cert = parse_certificate_any_time(text)?;
     if cert.not_after <= now {
         return Err(CertificateError::Expired {
@@ -107,7 +113,8 @@ pub fn parse_certificate_any_time(text: &str) -> Result<ParsedCertificate, Certi
         .parse_x509()
         .map_err(|e| CertificateError::NotX509(e.to_string()))?;
     let validity = x509.validity();
-    let ts = |t: i64| Timestamp::from_second(t).map_err(|e| CertificateError::NotX509(e.to_string()));
+    let ts =
+        |t: i64| Timestamp::from_second(t).map_err(|e| CertificateError::NotX509(e.to_string()));
     let rsa_modulus = match x509.public_key().parsed() {
         Ok(PublicKey::RSA(rsa)) => Some(strip_leading_zeros(rsa.modulus).to_vec()),
         _ => None,
@@ -134,7 +141,9 @@ pub fn parse_private_key(text: &str) -> Result<ParsedPrivateKey, PrivateKeyError
         "RSA PRIVATE KEY" => {}
         "PRIVATE KEY" => return Err(PrivateKeyError::FormatNotSupported("PKCS#8".into())),
         "ENCRYPTED PRIVATE KEY" => {
-            return Err(PrivateKeyError::FormatNotSupported("encrypted PKCS#8".into()));
+            return Err(PrivateKeyError::FormatNotSupported(
+                "encrypted PKCS#8".into(),
+            ));
         }
         "EC PRIVATE KEY" => return Err(PrivateKeyError::FormatNotSupported("EC".into())),
         other => return Err(PrivateKeyError::FormatNotSupported(other.to_owned())),

@@ -97,7 +97,11 @@ pub struct DesiredConnection {
 pub fn referenced_secrets(spec: &SamlConnectionSpec) -> BTreeSet<String> {
     let mut names = BTreeSet::from([spec.credentials_ref.name.clone()]);
     names.extend(spec.signing_private_key_ref.iter().map(|r| r.name.clone()));
-    names.extend(spec.encryption_private_key_ref.iter().map(|r| r.name.clone()));
+    names.extend(
+        spec.encryption_private_key_ref
+            .iter()
+            .map(|r| r.name.clone()),
+    );
     for cert in certificate_sources(spec) {
         names.extend(cert.secret_key_ref.iter().map(|r| r.name.clone()));
     }
@@ -128,13 +132,20 @@ pub fn resolve(
     let idp = resolve_idp(spec.idp.as_ref(), sources, now, &mut problems);
     let attribute_mapping = super::mapping::resolve(spec, &mut problems);
     for (field, value) in [
-        ("spec.alternativeAudienceUri", &spec.alternative_audience_uri),
+        (
+            "spec.alternativeAudienceUri",
+            &spec.alternative_audience_uri,
+        ),
         ("spec.alternativeAcsUrl", &spec.alternative_acs_url),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty())
             && Url::parse(v).is_err()
         {
-            problems.push(Problem::new(Reason::InvalidAlternativeUrl, field, "is not a valid URL"));
+            problems.push(Problem::new(
+                Reason::InvalidAlternativeUrl,
+                field,
+                "is not a valid URL",
+            ));
         }
     }
     let role_ids = spec.role_assignments.as_ref().map(|roles| {
@@ -167,10 +178,22 @@ pub fn resolve(
         set.into_iter().collect::<Vec<_>>()
     });
     let signing_key = spec.signing_private_key_ref.as_ref().and_then(|r| {
-        resolve_key(r, "spec.signingPrivateKeyRef", KeyUse::Signing, sources, &mut problems)
+        resolve_key(
+            r,
+            "spec.signingPrivateKeyRef",
+            KeyUse::Signing,
+            sources,
+            &mut problems,
+        )
     });
     let encryption_key = spec.encryption_private_key_ref.as_ref().and_then(|r| {
-        resolve_key(r, "spec.encryptionPrivateKeyRef", KeyUse::Encryption, sources, &mut problems)
+        resolve_key(
+            r,
+            "spec.encryptionPrivateKeyRef",
+            KeyUse::Encryption,
+            sources,
+            &mut problems,
+        )
     });
     if !problems.is_empty() {
         return Err(problems);
@@ -255,7 +278,10 @@ fn resolve_idp(
             problems.push(Problem::new(
                 Reason::TooManyVerificationCertificates,
                 "spec.idp.certificates",
-                format!("between 1 and 5 certificates are needed, {} given", list.len()),
+                format!(
+                    "between 1 and 5 certificates are needed, {} given",
+                    list.len()
+                ),
             ));
         }
         let mut parsed: Vec<ParsedCertificate> = Vec::new();
@@ -296,7 +322,11 @@ fn certificate_text(
     sources: &Sources,
     problems: &mut Vec<Problem>,
 ) -> Option<String> {
-    match (&source.pem, &source.secret_key_ref, &source.config_map_key_ref) {
+    match (
+        &source.pem,
+        &source.secret_key_ref,
+        &source.config_map_key_ref,
+    ) {
         (Some(pem), None, None) => Some(pem.clone()),
         (None, Some(r), None) => {
             let bytes = secret_value(r, &format!("{field}.secretKeyRef"), sources, problems)?;
@@ -317,7 +347,10 @@ fn certificate_text(
                 problems.push(Problem::new(
                     Reason::ConfigMapNotFound,
                     format!("{field}.configMapKeyRef"),
-                    format!("ConfigMap `{}` not found in the resource's namespace", r.name),
+                    format!(
+                        "ConfigMap `{}` not found in the resource's namespace",
+                        r.name
+                    ),
                 ));
                 None
             }
@@ -355,7 +388,10 @@ pub fn secret_value(
         problems.push(Problem::new(
             Reason::SecretNotFound,
             field,
-            format!("Secret `{}` not found in the resource's namespace", selector.name),
+            format!(
+                "Secret `{}` not found in the resource's namespace",
+                selector.name
+            ),
         ));
         return None;
     };

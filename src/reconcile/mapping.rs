@@ -7,7 +7,14 @@ use super::reasons::Reason;
 use crate::api::SamlConnectionSpec;
 
 /// Keys the operator names explicitly in `spec.attributeMapping`.
-pub const NAMED_KEYS: &[&str] = &["email", "full_name", "first_name", "last_name", "groups", "idp_user_id"];
+pub const NAMED_KEYS: &[&str] = &[
+    "email",
+    "full_name",
+    "first_name",
+    "last_name",
+    "groups",
+    "idp_user_id",
+];
 
 /// Builds the Stytch `attribute_mapping` and checks Stytch's rules: `email` required, a name
 /// (`full_name` or `first_name` + `last_name`), `groups` when group roles are assigned.

@@ -15,3 +15,6 @@ pub use desired::{DesiredConnection, DesiredIdp, IdpMetadata, Problem, Sources, 
 pub use plan::{Call, Plan, plan};
 pub use reasons::Reason;
 pub use status::{Outcome, StatusInput};
+
+#[cfg(test)]
+mod tests;

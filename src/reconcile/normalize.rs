@@ -42,9 +42,18 @@ mod tests {
 
     #[test]
     fn urls_ignore_trailing_slashes_and_host_case() {
-        assert_eq!(url("https://IdP.example.com/sso/"), url("https://idp.example.com/sso"));
-        assert_eq!(url("https://idp.example.com:443/"), url("https://idp.example.com"));
-        assert_ne!(url("https://idp.example.com/a"), url("https://idp.example.com/b"));
+        assert_eq!(
+            url("https://IdP.example.com/sso/"),
+            url("https://idp.example.com/sso")
+        );
+        assert_eq!(
+            url("https://idp.example.com:443/"),
+            url("https://idp.example.com")
+        );
+        assert_ne!(
+            url("https://idp.example.com/a"),
+            url("https://idp.example.com/b")
+        );
         assert_eq!(url(" not a url/ "), "not a url");
     }
 
@@ -56,7 +65,10 @@ mod tests {
 
     #[test]
     fn identity_provider_spelling_variants_match() {
-        assert_eq!(identity_provider("google-workspace"), identity_provider("googleworkspace"));
+        assert_eq!(
+            identity_provider("google-workspace"),
+            identity_provider("googleworkspace")
+        );
         assert_eq!(identity_provider("Okta"), "okta");
     }
 }

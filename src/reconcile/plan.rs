@@ -70,7 +70,11 @@ impl Plan {
 
     /// Spec field names that differ.
     pub fn drift(&self) -> Vec<String> {
-        let set: BTreeSet<_> = self.differences.iter().map(|d| d.field.to_owned()).collect();
+        let set: BTreeSet<_> = self
+            .differences
+            .iter()
+            .map(|d| d.field.to_owned())
+            .collect();
         set.into_iter().collect()
     }
 
@@ -80,7 +84,8 @@ impl Plan {
     pub fn calls(&self, live_certificate_count: usize) -> Vec<Call> {
         let mut calls = Vec::new();
         let mut count = live_certificate_count;
-        let mut stale: Vec<&CertificateRef> = self.delete_verification_certificates.iter().collect();
+        let mut stale: Vec<&CertificateRef> =
+            self.delete_verification_certificates.iter().collect();
         let mut make_room = |calls: &mut Vec<Call>, count: &mut usize, needed: usize| {
             while *count + needed > MAX_VERIFICATION_CERTIFICATES && *count > 1 {
                 let Some(old) = stale.pop() else { break };
@@ -151,7 +156,8 @@ pub fn plan(desired: &DesiredConnection, live: &SamlConnection) -> Plan {
         p.update.display_name = Some(name.clone());
     }
     if let Some(idp) = &desired.identity_provider
-        && normalize::identity_provider(idp) != normalize::identity_provider(&live.identity_provider)
+        && normalize::identity_provider(idp)
+            != normalize::identity_provider(&live.identity_provider)
     {
         diff("identityProvider", &live.identity_provider, idp);
         p.update.identity_provider = Some(idp.clone());
@@ -165,7 +171,11 @@ pub fn plan(desired: &DesiredConnection, live: &SamlConnection) -> Plan {
     if let Some(uri) = &desired.alternative_audience_uri
         && normalize::url(uri) != normalize::url(&live.alternative_audience_uri)
     {
-        diff("alternativeAudienceUri", &live.alternative_audience_uri, uri);
+        diff(
+            "alternativeAudienceUri",
+            &live.alternative_audience_uri,
+            uri,
+        );
         p.update.alternative_audience_uri = Some(uri.clone());
     }
     if let Some(url) = &desired.alternative_acs_url
@@ -178,7 +188,11 @@ pub fn plan(desired: &DesiredConnection, live: &SamlConnection) -> Plan {
         && disabled != live.idp_initiated_auth_disabled
     {
         let show = |b: bool| b.to_string();
-        diff("idpInitiatedAuthDisabled", &show(live.idp_initiated_auth_disabled), &show(disabled));
+        diff(
+            "idpInitiatedAuthDisabled",
+            &show(live.idp_initiated_auth_disabled),
+            &show(disabled),
+        );
         p.update.idp_initiated_auth_disabled = Some(disabled);
     }
     if let Some(mapping) = &desired.attribute_mapping {
@@ -236,7 +250,11 @@ pub fn plan(desired: &DesiredConnection, live: &SamlConnection) -> Plan {
             .filter_map(|c| parse_certificate_any_time(&c.certificate).ok())
             .any(|c| c.rsa_modulus.as_deref() == Some(key.modulus.as_slice()));
         if !present {
-            diff("signingPrivateKeyRef", "(another key or none)", "(the referenced key)");
+            diff(
+                "signingPrivateKeyRef",
+                "(another key or none)",
+                "(the referenced key)",
+            );
             p.update.signing_private_key = Some(key.pem.clone());
         }
     }
@@ -251,14 +269,19 @@ pub fn plan(desired: &DesiredConnection, live: &SamlConnection) -> Plan {
             if fingerprint_of(live_key.private_key.expose()) == key.der_sha256 {
                 present = true;
             } else {
-                p.delete_encryption_keys.push(live_key.private_key_id.clone());
+                p.delete_encryption_keys
+                    .push(live_key.private_key_id.clone());
             }
         }
         if !present {
             p.update.saml_encryption_private_key = Some(key.pem.clone());
         }
         if !present || !p.delete_encryption_keys.is_empty() {
-            diff("encryptionPrivateKeyRef", "(other keys)", "(the referenced key only)");
+            diff(
+                "encryptionPrivateKeyRef",
+                "(other keys)",
+                "(the referenced key only)",
+            );
         }
     }
     plan_idp(desired, live, &mut p);
@@ -289,9 +312,15 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
                 }
                 return;
             };
-            let live_prints: BTreeSet<String> =
-                live.verification_certificates.iter().map(live_fingerprint).collect();
-            let missing_cert = meta.certificates.iter().any(|c| !live_prints.contains(&c.sha256));
+            let live_prints: BTreeSet<String> = live
+                .verification_certificates
+                .iter()
+                .map(live_fingerprint)
+                .collect();
+            let missing_cert = meta
+                .certificates
+                .iter()
+                .any(|c| !live_prints.contains(&c.sha256));
             if meta.entity_id != live.idp_entity_id
                 || normalize::url(&meta.sso_url) != normalize::url(&live.idp_sso_url)
                 || missing_cert
@@ -299,10 +328,18 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
                 diff("idp.metadataUrl", "(live IdP settings differ)", url);
                 p.metadata_url = Some(url.clone());
             }
-            let wanted: BTreeSet<&str> = meta.certificates.iter().map(|c| c.sha256.as_str()).collect();
+            let wanted: BTreeSet<&str> = meta
+                .certificates
+                .iter()
+                .map(|c| c.sha256.as_str())
+                .collect();
             p.delete_verification_certificates = stale_certificates(live, &wanted);
             if !p.delete_verification_certificates.is_empty() {
-                diff("idp.certificates", "(certificates not in the metadata)", "(metadata certificates)");
+                diff(
+                    "idp.certificates",
+                    "(certificates not in the metadata)",
+                    "(metadata certificates)",
+                );
             }
             return;
         }
@@ -320,8 +357,11 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
         p.update.idp_sso_url = Some(sso_url);
     }
     if let Some(certs) = certificates {
-        let live_prints: BTreeSet<String> =
-            live.verification_certificates.iter().map(live_fingerprint).collect();
+        let live_prints: BTreeSet<String> = live
+            .verification_certificates
+            .iter()
+            .map(live_fingerprint)
+            .collect();
         p.upload_certificates = certs
             .iter()
             .filter(|c| !live_prints.contains(&c.sha256))
@@ -332,7 +372,11 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
         if !p.upload_certificates.is_empty() || !p.delete_verification_certificates.is_empty() {
             let live_list: Vec<_> = live_prints.iter().map(|f| short(f)).collect();
             let wanted_list: Vec<_> = certs.iter().map(|c| short(&c.sha256)).collect();
-            diff("idp.certificates", &live_list.join(", "), &wanted_list.join(", "));
+            diff(
+                "idp.certificates",
+                &live_list.join(", "),
+                &wanted_list.join(", "),
+            );
         }
     }
 }
@@ -349,7 +393,10 @@ fn stale_certificates(live: &SamlConnection, wanted: &BTreeSet<&str>) -> Vec<Cer
 }
 
 fn short(fingerprint: &str) -> String {
-    format!("sha256:{}", fingerprint.chars().take(23).collect::<String>())
+    format!(
+        "sha256:{}",
+        fingerprint.chars().take(23).collect::<String>()
+    )
 }
 
 fn json(map: &BTreeMap<String, Value>) -> String {

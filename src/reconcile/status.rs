@@ -62,16 +62,36 @@ pub fn compute(input: &StatusInput<'_>) -> SamlConnectionStatus {
             .map(|l| l.connection_id.clone())
             .or_else(|| input.connection_id.map(str::to_owned))
             .or(previous.connection_id.clone()),
-        organization_id: input.live.map(|l| l.organization_id.clone()).or(previous.organization_id.clone()),
-        connection_status: input.live.map(|l| l.status.clone()).or(previous.connection_status.clone()),
-        acs_url: input.live.map(|l| l.acs_url.clone()).or(previous.acs_url.clone()),
-        audience_uri: input.live.map(|l| l.audience_uri.clone()).or(previous.audience_uri.clone()),
+        organization_id: input
+            .live
+            .map(|l| l.organization_id.clone())
+            .or(previous.organization_id.clone()),
+        connection_status: input
+            .live
+            .map(|l| l.status.clone())
+            .or(previous.connection_status.clone()),
+        acs_url: input
+            .live
+            .map(|l| l.acs_url.clone())
+            .or(previous.acs_url.clone()),
+        audience_uri: input
+            .live
+            .map(|l| l.audience_uri.clone())
+            .or(previous.audience_uri.clone()),
         metadata: input.metadata.clone().or(previous.metadata.clone()),
         ..Default::default()
     };
     if let Some(live) = input.live {
-        status.verification_certificates = live.verification_certificates.iter().map(|c| certificate_status(c, false)).collect();
-        status.signing_certificates = live.signing_certificates.iter().map(|c| certificate_status(c, true)).collect();
+        status.verification_certificates = live
+            .verification_certificates
+            .iter()
+            .map(|c| certificate_status(c, false))
+            .collect();
+        status.signing_certificates = live
+            .signing_certificates
+            .iter()
+            .map(|c| certificate_status(c, true))
+            .collect();
         status.last_sync_time = Some(input.now.to_string());
     } else {
         status.verification_certificates = previous.verification_certificates.clone();
@@ -93,15 +113,27 @@ pub fn compute(input: &StatusInput<'_>) -> SamlConnectionStatus {
     let active = active_condition(input.live);
     let synced = synced_condition(&input.outcome);
     let ready = if active.0 == "True" && synced.0 == "True" {
-        ("True", Reason::Ready, "the connection is active and matches the spec".to_owned())
+        (
+            "True",
+            Reason::Ready,
+            "the connection is active and matches the spec".to_owned(),
+        )
     } else if synced.0 != "True" {
         ("False", synced.1, synced.2.clone())
     } else {
         ("False", active.1, active.2.clone())
     };
     let stalled = match &input.outcome {
-        Outcome::Failed { reason, message, permanent: true } => ("True", *reason, message.clone()),
-        _ => ("False", Reason::AsExpected, "no error awaits a change of the resource".to_owned()),
+        Outcome::Failed {
+            reason,
+            message,
+            permanent: true,
+        } => ("True", *reason, message.clone()),
+        _ => (
+            "False",
+            Reason::AsExpected,
+            "no error awaits a change of the resource".to_owned(),
+        ),
     };
     let expiring = expiry_condition(earliest, input.now, input.expiry_warning);
     let prev = &previous.conditions;
@@ -121,10 +153,18 @@ type Cond = (&'static str, Reason, String);
 
 fn active_condition(live: Option<&SamlConnection>) -> Cond {
     let Some(live) = live else {
-        return ("Unknown", Reason::Reconciling, "the live connection has not been read".into());
+        return (
+            "Unknown",
+            Reason::Reconciling,
+            "the live connection has not been read".into(),
+        );
     };
     if live.is_active() {
-        return ("True", Reason::Active, "Stytch reports the connection as active".into());
+        return (
+            "True",
+            Reason::Active,
+            "Stytch reports the connection as active".into(),
+        );
     }
     let mut missing = Vec::new();
     if live.idp_sso_url.is_empty() {
@@ -152,39 +192,74 @@ fn active_condition(live: Option<&SamlConnection>) -> Cond {
 
 fn synced_condition(outcome: &Outcome) -> Cond {
     match outcome {
-        Outcome::InSync => ("True", Reason::Synced, "the live connection matches the spec".into()),
+        Outcome::InSync => (
+            "True",
+            Reason::Synced,
+            "the live connection matches the spec".into(),
+        ),
         Outcome::Drift(fields) => (
             "False",
             Reason::DriftDetected,
-            format!("ObserveOnly: these fields differ from the live connection: {}", fields.join(", ")),
+            format!(
+                "ObserveOnly: these fields differ from the live connection: {}",
+                fields.join(", ")
+            ),
         ),
         Outcome::NotTaken(fields) => (
             "False",
             Reason::ValueNotTaken,
             format!("Stytch did not take these values: {}", fields.join(", ")),
         ),
-        Outcome::Suspended => ("False", Reason::Suspended, "spec.suspend is true; no Stytch calls are made".into()),
-        Outcome::Failed { reason, message, .. } => ("False", *reason, message.clone()),
+        Outcome::Suspended => (
+            "False",
+            Reason::Suspended,
+            "spec.suspend is true; no Stytch calls are made".into(),
+        ),
+        Outcome::Failed {
+            reason, message, ..
+        } => ("False", *reason, message.clone()),
     }
 }
 
 fn expiry_condition(earliest: Option<Timestamp>, now: Timestamp, warning: Duration) -> Cond {
     let Some(earliest) = earliest else {
-        return ("False", Reason::NoCertificates, "the connection has no certificates".into());
+        return (
+            "False",
+            Reason::NoCertificates,
+            "the connection has no certificates".into(),
+        );
     };
     if earliest <= now {
-        return ("True", Reason::CertificateExpired, format!("a certificate expired at {earliest}"));
+        return (
+            "True",
+            Reason::CertificateExpired,
+            format!("a certificate expired at {earliest}"),
+        );
     }
     let remaining = earliest.duration_since(now);
     let warning = jiff::SignedDuration::try_from(warning).unwrap_or(jiff::SignedDuration::MAX);
     if remaining <= warning {
-        ("True", Reason::CertificateExpiringSoon, format!("a certificate expires at {earliest}"))
+        (
+            "True",
+            Reason::CertificateExpiringSoon,
+            format!("a certificate expires at {earliest}"),
+        )
     } else {
-        ("False", Reason::CertificatesValid, format!("the earliest certificate expiry is {earliest}"))
+        (
+            "False",
+            Reason::CertificatesValid,
+            format!("the earliest certificate expiry is {earliest}"),
+        )
     }
 }
 
-fn condition(previous: &[Condition], type_: &str, (status, reason, message): Cond, generation: Option<i64>, now: Timestamp) -> Condition {
+fn condition(
+    previous: &[Condition],
+    type_: &str,
+    (status, reason, message): Cond,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Condition {
     let last_transition_time = previous
         .iter()
         .find(|c| c.type_ == type_ && c.status == status)
@@ -204,11 +279,27 @@ fn certificate_status(cert: &X509Certificate, include_pem: bool) -> CertificateS
     let parsed = parse_certificate_any_time(&cert.certificate).ok();
     CertificateStatus {
         id: cert.certificate_id.clone(),
-        sha256_fingerprint: parsed.as_ref().map(|p| p.sha256.clone()).unwrap_or_default(),
-        subject: parsed.as_ref().map(|p| p.subject.clone()).unwrap_or_default(),
-        not_before: parsed.as_ref().map(|p| p.not_before.to_string()).or(cert.created_at.clone()),
-        not_after: parsed.as_ref().map(|p| p.not_after.to_string()).or(cert.expires_at.clone()),
-        pem: (include_pem).then(|| parsed.map(|p| p.pem).unwrap_or_else(|| cert.certificate.clone())),
+        sha256_fingerprint: parsed
+            .as_ref()
+            .map(|p| p.sha256.clone())
+            .unwrap_or_default(),
+        subject: parsed
+            .as_ref()
+            .map(|p| p.subject.clone())
+            .unwrap_or_default(),
+        not_before: parsed
+            .as_ref()
+            .map(|p| p.not_before.to_string())
+            .or(cert.created_at.clone()),
+        not_after: parsed
+            .as_ref()
+            .map(|p| p.not_after.to_string())
+            .or(cert.expires_at.clone()),
+        pem: (include_pem).then(|| {
+            parsed
+                .map(|p| p.pem)
+                .unwrap_or_else(|| cert.certificate.clone())
+        }),
     }
 }
 

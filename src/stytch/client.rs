@@ -160,7 +160,13 @@ impl StytchClient {
         let path = format!("v1/b2b/sso/saml/{}", enc(organization));
         let _write = self.write_lock(organization).await;
         let response: ConnectionResponse = self
-            .send("create_connection", Method::POST, &path, Some(body), Idempotency::NonIdempotent)
+            .send(
+                "create_connection",
+                Method::POST,
+                &path,
+                Some(body),
+                Idempotency::NonIdempotent,
+            )
             .await?;
         connection_of("create_connection", response)
     }
@@ -172,7 +178,11 @@ impl StytchClient {
         connection: &str,
         body: &UpdateConnectionRequest,
     ) -> Result<SamlConnection, StytchError> {
-        let path = format!("v1/b2b/sso/saml/{}/connections/{}", enc(organization), enc(connection));
+        let path = format!(
+            "v1/b2b/sso/saml/{}/connections/{}",
+            enc(organization),
+            enc(connection)
+        );
         // Certificates and keys accumulate on the server: such an update is not idempotent.
         let idempotency = if body.x509_certificate.is_some()
             || body.signing_private_key.is_some()
@@ -184,7 +194,13 @@ impl StytchClient {
         };
         let _write = self.write_lock(organization).await;
         let response: ConnectionResponse = self
-            .send("update_connection", Method::PUT, &path, Some(body), idempotency)
+            .send(
+                "update_connection",
+                Method::PUT,
+                &path,
+                Some(body),
+                idempotency,
+            )
             .await?;
         connection_of("update_connection", response)
     }
@@ -206,7 +222,13 @@ impl StytchClient {
         };
         let _write = self.write_lock(organization).await;
         let response: ConnectionResponse = self
-            .send("update_by_url", Method::PUT, &path, Some(&body), Idempotency::NonIdempotent)
+            .send(
+                "update_by_url",
+                Method::PUT,
+                &path,
+                Some(&body),
+                Idempotency::NonIdempotent,
+            )
             .await?;
         connection_of("update_by_url", response)
     }
@@ -226,9 +248,17 @@ impl StytchClient {
         );
         let _write = self.write_lock(organization).await;
         let response: DeleteResponse = self
-            .send::<(), _>("delete_verification_certificate", Method::DELETE, &path, None, Idempotency::Idempotent)
+            .send::<(), _>(
+                "delete_verification_certificate",
+                Method::DELETE,
+                &path,
+                None,
+                Idempotency::Idempotent,
+            )
             .await?;
-        Ok(response.certificate_id.unwrap_or_else(|| certificate_id.to_owned()))
+        Ok(response
+            .certificate_id
+            .unwrap_or_else(|| certificate_id.to_owned()))
     }
 
     /// `DELETE .../connections/{connection_id}/encryption_private_keys/{private_key_id}`.
@@ -246,9 +276,17 @@ impl StytchClient {
         );
         let _write = self.write_lock(organization).await;
         let response: DeleteResponse = self
-            .send::<(), _>("delete_encryption_private_key", Method::DELETE, &path, None, Idempotency::Idempotent)
+            .send::<(), _>(
+                "delete_encryption_private_key",
+                Method::DELETE,
+                &path,
+                None,
+                Idempotency::Idempotent,
+            )
             .await?;
-        Ok(response.private_key_id.unwrap_or_else(|| private_key_id.to_owned()))
+        Ok(response
+            .private_key_id
+            .unwrap_or_else(|| private_key_id.to_owned()))
     }
 
     /// `GET /v1/b2b/sso/{organization_id}`: every SSO connection of the organization.
@@ -257,8 +295,14 @@ impl StytchClient {
         organization: &str,
     ) -> Result<GetConnectionsResponse, StytchError> {
         let path = format!("v1/b2b/sso/{}", enc(organization));
-        self.send::<(), _>("get_connections", Method::GET, &path, None, Idempotency::Idempotent)
-            .await
+        self.send::<(), _>(
+            "get_connections",
+            Method::GET,
+            &path,
+            None,
+            Idempotency::Idempotent,
+        )
+        .await
     }
 
     /// `DELETE /v1/b2b/sso/{organization_id}/connections/{connection_id}`.
@@ -267,12 +311,24 @@ impl StytchClient {
         organization: &str,
         connection: &str,
     ) -> Result<String, StytchError> {
-        let path = format!("v1/b2b/sso/{}/connections/{}", enc(organization), enc(connection));
+        let path = format!(
+            "v1/b2b/sso/{}/connections/{}",
+            enc(organization),
+            enc(connection)
+        );
         let _write = self.write_lock(organization).await;
         let response: DeleteResponse = self
-            .send::<(), _>("delete_connection", Method::DELETE, &path, None, Idempotency::Idempotent)
+            .send::<(), _>(
+                "delete_connection",
+                Method::DELETE,
+                &path,
+                None,
+                Idempotency::Idempotent,
+            )
             .await?;
-        Ok(response.connection_id.unwrap_or_else(|| connection.to_owned()))
+        Ok(response
+            .connection_id
+            .unwrap_or_else(|| connection.to_owned()))
     }
 
     async fn write_lock(&self, organization: &str) -> tokio::sync::OwnedMutexGuard<()> {
@@ -302,7 +358,9 @@ impl StytchClient {
         let mut attempt = 0;
         loop {
             self.limiter.acquire().await;
-            let result = self.send_once(endpoint, &method, &url, body.as_deref()).await;
+            let result = self
+                .send_once(endpoint, &method, &url, body.as_deref())
+                .await;
             let err = match result {
                 Ok(value) => return Ok(value),
                 Err(err) => err,
@@ -329,7 +387,10 @@ impl StytchClient {
             .pool
             .http
             .request(method.clone(), url.clone())
-            .basic_auth(&self.credentials.project_id, Some(self.credentials.secret.expose()))
+            .basic_auth(
+                &self.credentials.project_id,
+                Some(self.credentials.secret.expose()),
+            )
             .header(header::CONTENT_TYPE, "application/json");
         if let Some(body) = body {
             request = request.body(body.to_vec());
@@ -342,7 +403,10 @@ impl StytchClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let bytes = response.bytes().await.map_err(|e| transport(endpoint, &e))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| transport(endpoint, &e))?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|e| StytchError::Decode {
                 endpoint,

@@ -159,8 +159,16 @@ mod tests {
             (503, "", ErrorClass::Transient),
             (502, "bad_gateway", ErrorClass::Transient),
             (400, "invalid_x509_certificate", ErrorClass::Permanent),
-            (400, "saml_connection_name_mapping_required", ErrorClass::Permanent),
-            (400, "too_many_sso_verification_certificates", ErrorClass::Permanent),
+            (
+                400,
+                "saml_connection_name_mapping_required",
+                ErrorClass::Permanent,
+            ),
+            (
+                400,
+                "too_many_sso_verification_certificates",
+                ErrorClass::Permanent,
+            ),
             (404, "", ErrorClass::NotFound),
             (409, "duplicate_saml_connection", ErrorClass::Permanent),
         ];

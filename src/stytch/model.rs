@@ -160,14 +160,26 @@ impl UpdateConnectionRequest {
             self.saml_group_implicit_role_assignments.is_some(),
             "saml_group_implicit_role_assignments",
         );
-        push(self.alternative_audience_uri.is_some(), "alternative_audience_uri");
+        push(
+            self.alternative_audience_uri.is_some(),
+            "alternative_audience_uri",
+        );
         push(self.identity_provider.is_some(), "identity_provider");
         push(self.signing_private_key.is_some(), "signing_private_key");
         push(self.nameid_format.is_some(), "nameid_format");
         push(self.alternative_acs_url.is_some(), "alternative_acs_url");
-        push(self.idp_initiated_auth_disabled.is_some(), "idp_initiated_auth_disabled");
-        push(self.saml_encryption_private_key.is_some(), "saml_encryption_private_key");
-        push(self.allow_gateway_callback.is_some(), "allow_gateway_callback");
+        push(
+            self.idp_initiated_auth_disabled.is_some(),
+            "idp_initiated_auth_disabled",
+        );
+        push(
+            self.saml_encryption_private_key.is_some(),
+            "saml_encryption_private_key",
+        );
+        push(
+            self.allow_gateway_callback.is_some(),
+            "allow_gateway_callback",
+        );
         names
     }
 }

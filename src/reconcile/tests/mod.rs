@@ -1,0 +1,6 @@
+//! Unit tests of the pure pipeline, from small fixtures.
+
+mod desired_tests;
+mod fixtures;
+mod plan_tests;
+mod status_tests;
