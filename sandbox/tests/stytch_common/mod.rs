@@ -190,7 +190,7 @@ pub fn activating_update(cert_pem: &str) -> Value {
 }
 
 /// A loopback HTTP server answering `body` with `content_type` on every path; returns its
-/// base URL and a guard that stops it when dropped.
+/// base URL and its task (the server stops with the test runtime).
 pub async fn serve_file(
     body: String,
     content_type: &'static str,
