@@ -208,3 +208,12 @@ pub async fn serve_file(
     });
     (format!("http://{addr}"), task)
 }
+
+/// Asserts an RFC 3339 timestamp string.
+pub fn assert_rfc3339(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp expected, got {v}"));
+    s.parse::<jiff::Timestamp>()
+        .unwrap_or_else(|e| panic!("{s} is not RFC 3339: {e}"));
+}
