@@ -87,7 +87,10 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
 }
 
 async fn get(base: &str, path: &str) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
         .get(format!("{base}{path}"))
         .basic_auth(
             "project-test-11111111-1111-1111-1111-111111111111",

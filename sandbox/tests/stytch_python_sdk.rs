@@ -45,6 +45,8 @@ async fn official_python_sdk_accepts_every_response() {
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new("python3")
             .args([script, &base_url, PROJECT, SECRET, ORG])
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("no_proxy", "127.0.0.1,localhost")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

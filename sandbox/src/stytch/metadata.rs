@@ -49,7 +49,9 @@ pub async fn fetch(metadata_url: &str, behaviour: &Behaviour) -> Result<String, 
             behaviour.allow_http_metadata
         )));
     }
+    // Direct connections only: the sandbox fetches loopback test servers, never via a proxy.
     let client = reqwest::Client::builder()
+        .no_proxy()
         .timeout(Duration::from_millis(behaviour.metadata_fetch_timeout_ms))
         .build()
         .map_err(|e| bad_url(format!("cannot build HTTP client: {e}")))?;

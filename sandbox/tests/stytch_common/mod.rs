@@ -65,6 +65,7 @@ pub async fn start() -> Env {
 pub async fn start_with(config: StytchConfig) -> Env {
     let sandbox = StytchSandbox::start(config).await.expect("sandbox starts");
     let http = reqwest::Client::builder()
+        .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client");
