@@ -317,6 +317,28 @@ async fn out_of_band_edits_bypass_validation_and_are_not_logged() {
         .expect("edit");
     assert_eq!(edited.idp_sso_url, "http://drift.example.com");
     assert_eq!(edited.connection_id, cid);
+    // A certificate added "in the dashboard" gets an id, issuer and dates.
+    let (pem, _) = cert("Dashboard IdP", 2020, 2030);
+    let edited = admin
+        .edit_connection(
+            PROJECT,
+            ORG,
+            &cid,
+            json!({"verification_certificates": [{"certificate": pem}]}),
+        )
+        .expect("edit");
+    let added = &edited.verification_certificates[0];
+    assert!(
+        added
+            .certificate_id
+            .starts_with("saml-verification-key-test-")
+    );
+    assert_eq!(added.issuer, "Dashboard IdP");
+    assert_eq!(added.expires_at.as_deref(), Some("2030-01-01T00:00:00Z"));
+    assert_eq!(
+        edited.status, "pending",
+        "raw edits do not recompute status"
+    );
     let listed = env.list().await;
     assert_eq!(listed[0]["display_name"], "drifted");
     // Validated edit over HTTP.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::certs;
 use super::config::{Behaviour, Seed};
 use super::connection::{apply_update, complete_seeded};
 use super::error::SandboxError;
@@ -170,7 +171,8 @@ impl Admin {
 
     /// Out-of-band edit, as if someone used the Stytch dashboard: the top-level fields of
     /// `patch` (a JSON object in the `SAMLConnection` shape) replace the stored ones without any
-    /// validation; `organization_id` and `connection_id` cannot change.
+    /// validation (`status` included: it is not recomputed); `organization_id` and
+    /// `connection_id` cannot change. Verification certificates without an id get one.
     pub fn edit_connection(
         &self,
         project_id: &str,
@@ -191,6 +193,7 @@ impl Admin {
         let mut conn: SamlConnection = serde_json::from_value(Value::Object(merged))?;
         conn.organization_id = current.organization_id;
         conn.connection_id = current.connection_id;
+        fill_certificate_ids(&mut conn);
         org.put(conn.clone());
         Ok(conn)
     }
@@ -225,5 +228,23 @@ impl Admin {
         let before = org.connections.len();
         org.connections.retain(|c| c.connection_id != connection_id);
         Ok(org.connections.len() != before)
+    }
+}
+
+/// Gives certificates added by an out-of-band edit an id, and (when the PEM parses) their
+/// issuer and validity dates, without rejecting anything.
+fn fill_certificate_ids(conn: &mut SamlConnection) {
+    for cert in &mut conn.verification_certificates {
+        if let Ok(info) = certs::parse_certificate_pem(&cert.certificate) {
+            let fresh = certs::verification_entry(&cert.certificate, &info);
+            if cert.issuer.is_empty() {
+                cert.issuer = fresh.issuer;
+            }
+            cert.created_at = cert.created_at.take().or(fresh.created_at);
+            cert.expires_at = cert.expires_at.take().or(fresh.expires_at);
+        }
+        if cert.certificate_id.is_empty() {
+            cert.certificate_id = format!("saml-verification-key-test-{}", uuid::Uuid::new_v4());
+        }
     }
 }

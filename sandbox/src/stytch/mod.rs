@@ -48,8 +48,12 @@
 //!   `idp_sso_url` (HTTP-Redirect, else HTTP-POST binding; must be https) and adds its signing
 //!   certificates like `x509_certificate` does.
 //! - **Lists**: `oidc_connections` and `external_connections` are always `[]`.
-//! - **Rate limit**: per project, N requests per wall-clock second (counted after auth);
-//!   `Retry-After` only when enabled.
+//! - **Rate limit**: per project, N requests per wall-clock second, counted after a successful
+//!   auth (requests with bad credentials are not counted); `Retry-After` only when enabled.
+//! - **Pipeline order**: request log → fault rules → auth → rate limit → handler. Fault rules
+//!   therefore fire before auth, and faulted requests are not counted by the rate limit.
+//! - **Request log**: every Stytch request (including 401/404/429 and faulted ones; a dropped
+//!   connection is logged with status `0`); `/__sandbox/` calls are never logged.
 
 pub mod admin;
 pub mod admin_http;
@@ -110,6 +114,9 @@ impl StytchSandbox {
                     source,
                 })?;
         let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "the Stytch sandbox is meant for loopback addresses only");
+        }
         let base_url = format!("http://{addr}");
         let public_base_url = config
             .public_base_url
