@@ -12,6 +12,8 @@ use super::SamlConnectionStatus;
 ///
 /// Optional fields that are left out are not managed: the operator leaves the live value alone.
 /// Fields that are present are kept equal to the declared value.
+// clippy reads the repeated `type_ = ...` of separate printcolumn(...) groups as duplicates.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Deserialize, Serialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "sso.stytch-operator.dev",

@@ -53,7 +53,7 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Call {
     UpdateByUrl(String),
-    Update(UpdateConnectionRequest),
+    Update(Box<UpdateConnectionRequest>),
     DeleteVerificationCertificate(String),
     DeleteEncryptionKey(String),
 }
@@ -108,14 +108,14 @@ impl Plan {
                 body.x509_certificate = Some(first.pem.clone());
                 count += 1;
             }
-            calls.push(Call::Update(body));
+            calls.push(Call::Update(Box::new(body)));
         }
         for cert in uploads {
             make_room(&mut calls, &mut count, 1);
-            calls.push(Call::Update(UpdateConnectionRequest {
+            calls.push(Call::Update(Box::new(UpdateConnectionRequest {
                 x509_certificate: Some(cert.pem.clone()),
                 ..Default::default()
-            }));
+            })));
             count += 1;
         }
         for old in stale.into_iter().rev() {

@@ -39,6 +39,9 @@ pub struct StytchConfig {
     pub rate_limit_burst: u32,
     /// Overrides every project's API base URL (flag `--stytch-base-url`).
     pub base_url_override: Option<Url>,
+    /// Extra trusted CA certificates (DER), for a Stytch-compatible endpoint behind a private
+    /// CA; the platform's trust store is always used as well.
+    pub extra_root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for StytchConfig {
@@ -49,9 +52,13 @@ impl Default for StytchConfig {
             rate_limit_per_second: 20.0,
             rate_limit_burst: 10,
             base_url_override: None,
+            extra_root_certificates: Vec::new(),
         }
     }
 }
+
+/// `(project_id, organization)`: the scope of one write lock.
+type OrgKey = (String, String);
 
 /// Process-wide shared state of the Stytch clients.
 #[derive(Debug)]
@@ -59,13 +66,19 @@ pub struct StytchPool {
     http: reqwest::Client,
     config: StytchConfig,
     limiters: Mutex<HashMap<String, Arc<TokenBucket>>>,
-    org_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    org_locks: Mutex<HashMap<OrgKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl StytchPool {
     /// Builds the HTTP client (rustls, `User-Agent: stytch-saml-operator/<version>`).
     pub fn new(config: StytchConfig) -> Result<Arc<Self>, StytchError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for der in &config.extra_root_certificates {
+            let cert = reqwest::Certificate::from_der(der)
+                .map_err(|e| StytchError::Config(format!("bad CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .user_agent(concat!("stytch-saml-operator/", env!("CARGO_PKG_VERSION")))
             .timeout(config.request_timeout)
             .connect_timeout(config.request_timeout.min(Duration::from_secs(5)))

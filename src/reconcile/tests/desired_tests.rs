@@ -129,212 +129,223 @@ fn the_same_certificate_twice_counts_once() {
 }
 
 /// (case name, spec patch, extra Secret data for `saml-keys`, expected reason, field)
-fn bad_inputs() -> Vec<(
-    &'static str,
-    Value,
-    Option<(&'static str, String)>,
-    Reason,
-    &'static str,
-)> {
+/// A bad input: the patch to the base spec, extra data for the `saml-keys` Secret, and the
+/// reason and field it must be reported with.
+struct BadInput {
+    name: &'static str,
+    patch: Value,
+    secret: Option<(&'static str, String)>,
+    reason: Reason,
+    field: &'static str,
+}
+
+fn bad_inputs() -> Vec<BadInput> {
     let pem_cert = |pem: String| json!({ "idp": { "certificates": [{ "pem": pem }] } });
+    let case = |name, patch, secret, reason, field| BadInput {
+        name,
+        patch,
+        secret,
+        reason,
+        field,
+    };
     vec![
-        (
+        case(
             "garbage pem",
             pem_cert("not a certificate".into()),
             None,
             Reason::InvalidX509Certificate,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "pem with a broken body",
             pem_cert("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into()),
             None,
             Reason::InvalidX509Certificate,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "a key where a certificate belongs",
             pem_cert(KEY_A.into()),
             None,
             Reason::InvalidX509Certificate,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "expired certificate",
             pem_cert(cert_between("old", 2019, 2021)),
             None,
             Reason::CertificateExpired,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "certificate chain",
             pem_cert(format!("{}{}", cert("a"), cert("b"))),
             None,
             Reason::CertificateChainNotAccepted,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "six certificates",
             json!({ "idp": { "certificates": (0..6).map(|i| json!({"pem": cert(&format!("c{i}"))})).collect::<Vec<_>>() } }),
             None,
             Reason::TooManyVerificationCertificates,
             "spec.idp.certificates",
         ),
-        (
+        case(
             "empty certificate list",
             json!({ "idp": { "certificates": [] } }),
             None,
             Reason::TooManyVerificationCertificates,
             "spec.idp.certificates",
         ),
-        (
+        case(
             "two sources in one entry",
             json!({ "idp": { "certificates": [{ "pem": cert("x"), "secretKeyRef": { "name": "a", "key": "b" } }] } }),
             None,
             Reason::InvalidX509Certificate,
             "spec.idp.certificates[0]",
         ),
-        (
+        case(
             "certificate Secret missing",
             json!({ "idp": { "certificates": [{ "secretKeyRef": { "name": "nope", "key": "tls.crt" } }] } }),
             None,
             Reason::SecretNotFound,
             "spec.idp.certificates[0].secretKeyRef",
         ),
-        (
+        case(
             "certificate Secret key missing",
             json!({ "idp": { "certificates": [{ "secretKeyRef": { "name": "saml-keys", "key": "tls.crt" } }] } }),
             None,
             Reason::SecretKeyNotFound,
             "spec.idp.certificates[0].secretKeyRef",
         ),
-        (
+        case(
             "certificate ConfigMap missing",
             json!({ "idp": { "certificates": [{ "configMapKeyRef": { "name": "nope", "key": "ca.crt" } }] } }),
             None,
             Reason::ConfigMapNotFound,
             "spec.idp.certificates[0].configMapKeyRef",
         ),
-        (
+        case(
             "http SSO URL",
             json!({ "idp": { "ssoUrl": "http://acme.okta.com/sso" } }),
             None,
             Reason::IdpSsoUrlNotHttps,
             "spec.idp.ssoUrl",
         ),
-        (
+        case(
             "SSO URL that is not a URL",
             json!({ "idp": { "ssoUrl": "acme.okta.com/sso" } }),
             None,
             Reason::IdpSsoUrlInvalidFormat,
             "spec.idp.ssoUrl",
         ),
-        (
+        case(
             "empty entity id",
             json!({ "idp": { "entityId": " " } }),
             None,
             Reason::InvalidIdpEntityId,
             "spec.idp.entityId",
         ),
-        (
+        case(
             "http metadata URL",
             json!({ "idp": { "metadataUrl": "http://idp.example.com/metadata", "entityId": null, "ssoUrl": null, "certificates": null } }),
             None,
             Reason::MetadataUrlNotHttps,
             "spec.idp.metadataUrl",
         ),
-        (
+        case(
             "metadata URL that is not a URL",
             json!({ "idp": { "metadataUrl": "metadata.xml", "entityId": null, "ssoUrl": null, "certificates": null } }),
             None,
             Reason::MetadataUrlInvalid,
             "spec.idp.metadataUrl",
         ),
-        (
+        case(
             "metadata URL with explicit fields",
             json!({ "idp": { "metadataUrl": "https://idp.example.com/metadata" } }),
             None,
             Reason::MetadataInvalidFormat,
             "spec.idp",
         ),
-        (
+        case(
             "empty email mapping",
             json!({ "attributeMapping": { "email": "  " } }),
             None,
             Reason::EmailMappingRequired,
             "spec.attributeMapping.email",
         ),
-        (
+        case(
             "first name without last name",
             json!({ "attributeMapping": { "lastName": null } }),
             None,
             Reason::NameMappingRequired,
             "spec.attributeMapping",
         ),
-        (
+        case(
             "group roles without groups mapping",
             json!({ "attributeMapping": { "groups": null } }),
             None,
             Reason::AttributeMappingMissingGroupsKey,
             "spec.attributeMapping.groups",
         ),
-        (
+        case(
             "group roles without any mapping",
             json!({ "attributeMapping": null }),
             None,
             Reason::AttributeMappingMissingGroupsKey,
             "spec.attributeMapping.groups",
         ),
-        (
+        case(
             "additional key repeating a named key",
             json!({ "attributeMapping": { "additional": { "email": "mail" } } }),
             None,
             Reason::NestedAttributeMappingKeys,
             "spec.attributeMapping.additional.email",
         ),
-        (
+        case(
             "dotted (nested) additional key",
             json!({ "attributeMapping": { "additional": { "address.city": "city" } } }),
             None,
             Reason::NestedAttributeMappingKeys,
             "spec.attributeMapping.additional.address.city",
         ),
-        (
+        case(
             "empty role id",
             json!({ "roleAssignments": [{ "roleId": " " }] }),
             None,
             Reason::InvalidRoleId,
             "spec.roleAssignments[0].roleId",
         ),
-        (
+        case(
             "empty group in a group role",
             json!({ "groupRoleAssignments": [{ "group": "", "roleId": "r" }] }),
             None,
             Reason::InvalidRoleId,
             "spec.groupRoleAssignments[0]",
         ),
-        (
+        case(
             "alternative ACS URL that is not a URL",
             json!({ "alternativeAcsUrl": "old acs" }),
             None,
             Reason::InvalidAlternativeUrl,
             "spec.alternativeAcsUrl",
         ),
-        (
+        case(
             "PKCS#8 signing key",
             json!({}),
             Some(("signing.pem", KEY_PKCS8.into())),
             Reason::SigningPrivateKeyFormatNotSupported,
             "spec.signingPrivateKeyRef",
         ),
-        (
+        case(
             "EC signing key",
             json!({}),
             Some(("signing.pem", KEY_EC.into())),
             Reason::SigningPrivateKeyFormatNotSupported,
             "spec.signingPrivateKeyRef",
         ),
-        (
+        case(
             "garbage signing key",
             json!({}),
             Some((
@@ -344,35 +355,35 @@ fn bad_inputs() -> Vec<(
             Reason::SigningPrivateKeyInvalid,
             "spec.signingPrivateKeyRef",
         ),
-        (
+        case(
             "signing key that is not PEM",
             json!({}),
             Some(("signing.pem", "hello".into())),
             Reason::SigningPrivateKeyInvalid,
             "spec.signingPrivateKeyRef",
         ),
-        (
+        case(
             "PKCS#8 encryption key",
             json!({}),
             Some(("encryption.pem", KEY_PKCS8.into())),
             Reason::EncryptionPrivateKeyFormatNotSupported,
             "spec.encryptionPrivateKeyRef",
         ),
-        (
+        case(
             "garbage encryption key",
             json!({}),
             Some(("encryption.pem", "junk".into())),
             Reason::EncryptionPrivateKeyInvalid,
             "spec.encryptionPrivateKeyRef",
         ),
-        (
+        case(
             "signing key Secret missing",
             json!({ "signingPrivateKeyRef": { "name": "gone", "key": "k" } }),
             None,
             Reason::SecretNotFound,
             "spec.signingPrivateKeyRef",
         ),
-        (
+        case(
             "signing key missing from its Secret",
             json!({ "signingPrivateKeyRef": { "name": "saml-keys", "key": "absent.pem" } }),
             None,
@@ -386,7 +397,14 @@ fn bad_inputs() -> Vec<(
 fn bad_inputs_map_to_their_reasons() {
     let cases = bad_inputs();
     assert!(cases.len() >= 20);
-    for (name, patch, secret, reason, field) in cases {
+    for BadInput {
+        name,
+        patch,
+        secret,
+        reason,
+        field,
+    } in cases
+    {
         let spec = spec_with(patch);
         let mut sources = sources();
         if let Some((key, value)) = secret {

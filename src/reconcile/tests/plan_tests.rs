@@ -229,10 +229,10 @@ fn rotation_with_overlap_then_removal_of_the_old_certificate() {
     assert!(p.delete_verification_certificates.is_empty());
     assert_eq!(
         p.calls(1),
-        vec![Call::Update(UpdateConnectionRequest {
+        vec![Call::Update(Box::new(UpdateConnectionRequest {
             x509_certificate: Some(p.upload_certificates[0].pem.clone()),
             ..Default::default()
-        })]
+        }))]
     );
     // Step 2: list only the new one → delete the old one, upload nothing.
     let p = plan(
