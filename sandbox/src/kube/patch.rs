@@ -53,9 +53,18 @@ pub fn merge(target: &mut Value, patch: &Value) {
     json_patch::merge(target, patch);
 }
 
-/// Applies a JSON patch.
+/// Applies a JSON patch. Like the real API server, a `test` of `null` passes for a missing path.
 pub fn json(target: &mut Value, patch: &Value) -> ApiResult<()> {
-    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+    let mut patch = patch.clone();
+    if let Some(ops) = patch.as_array_mut() {
+        ops.retain(|op| {
+            let null_test = op.get("op").and_then(Value::as_str) == Some("test")
+                && op.get("value").is_none_or(Value::is_null);
+            let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+            !(null_test && target.pointer(path).is_none_or(Value::is_null))
+        });
+    }
+    let ops: json_patch::Patch = serde_json::from_value(patch)
         .map_err(|e| ApiError::BadRequest(format!("error decoding JSON patch: {e}")))?;
     json_patch::patch(target, &ops).map_err(|e| ApiError::Custom {
         code: 422,
