@@ -1,0 +1,10 @@
+//! Local emulators used by the operator's tests, demo and benchmarks.
+//!
+//! - [`stytch`]: the Stytch B2B SAML connection API (wire-compatible with the official SDKs),
+//!   with test controls under `/__sandbox/`.
+//! - [`kube`]: an in-memory Kubernetes API server that kube-rs and `kubectl` can drive.
+//!
+//! This crate is never linked into the operator binary.
+
+pub mod kube;
+pub mod stytch;
