@@ -27,25 +27,47 @@ async fn binary_prints_listening_line_writes_kubeconfig_and_stops_on_sigterm() {
             .expect("first line in time")
             .expect("read")
             .expect("a line");
-        let url = first.strip_prefix("listening on ").expect("listening line").to_string();
-        assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+        let url = first
+            .strip_prefix("listening on ")
+            .expect("listening line")
+            .to_string();
+        assert!(
+            url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+            "{url}"
+        );
         let config = std::fs::read_to_string(&kc).expect("kubeconfig written");
-        assert!(config.contains(&format!("server: {url}")) && config.contains("current-context: sandbox"));
+        assert!(
+            config.contains(&format!("server: {url}"))
+                && config.contains("current-context: sandbox")
+        );
 
         let out = tokio::time::timeout(
             KUBECTL_TIMEOUT,
-            tokio::process::Command::new("kubectl").arg("--kubeconfig").arg(&kc).args(["get", "ns", "-o", "name"]).output(),
+            tokio::process::Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&kc)
+                .args(["get", "ns", "-o", "name"])
+                .output(),
         )
         .await
         .expect("kubectl in time")
         .expect("kubectl runs");
         let names = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(names.contains("namespace/default") && names.contains("namespace/kube-system"), "{names}");
+        assert!(
+            names.contains("namespace/default") && names.contains("namespace/kube-system"),
+            "{names}"
+        );
 
         let pid = child.id().expect("pid").to_string();
-        let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        let killed = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
         assert!(killed.success());
-        let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exits in time").expect("wait");
+        let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("exits in time")
+            .expect("wait");
         assert!(status.success(), "clean exit on SIGTERM: {status:?}");
     })
     .await;
@@ -54,15 +76,38 @@ async fn binary_prints_listening_line_writes_kubeconfig_and_stops_on_sigterm() {
 #[tokio::test]
 async fn product_crd_applies_and_explains() {
     bounded(async {
-        let crd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds/samlconnection.yaml");
-        assert!(crd.exists(), "crds/samlconnection.yaml is expected in the repository");
+        let crd =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds/samlconnection.yaml");
+        assert!(
+            crd.exists(),
+            "crds/samlconnection.yaml is expected in the repository"
+        );
         let sb = start().await;
         let r = kubectl(&sb, &["apply", "-f", crd.to_str().expect("path")]).await;
-        assert!(r.ok && r.stdout.contains("samlconnections.sso.stytch-operator.dev created"), "{r:?}");
-        let r = kubectl(&sb, &["wait", "--for", "condition=established", "--timeout=10s", "crd/samlconnections.sso.stytch-operator.dev"]).await;
+        assert!(
+            r.ok && r
+                .stdout
+                .contains("samlconnections.sso.stytch-operator.dev created"),
+            "{r:?}"
+        );
+        let r = kubectl(
+            &sb,
+            &[
+                "wait",
+                "--for",
+                "condition=established",
+                "--timeout=10s",
+                "crd/samlconnections.sso.stytch-operator.dev",
+            ],
+        )
+        .await;
         assert!(r.ok, "{r:?}");
         let r = kubectl(&sb, &["explain", "samlconnection.spec"]).await;
-        assert!(r.ok && r.stdout.contains("KIND:       SamlConnection") && r.stdout.contains("credentialsRef"), "{r:?}");
+        assert!(
+            r.ok && r.stdout.contains("KIND:       SamlConnection")
+                && r.stdout.contains("credentialsRef"),
+            "{r:?}"
+        );
         let r = kubectl(&sb, &["get", "samlconn"]).await;
         assert!(r.ok && r.stderr.contains("No resources found"), "{r:?}");
     })

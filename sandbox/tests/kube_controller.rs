@@ -18,7 +18,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, JsonSchema)]
-#[kube(group = "example.test", version = "v1", kind = "Widget", namespaced, status = "WidgetStatus")]
+#[kube(
+    group = "example.test",
+    version = "v1",
+    kind = "Widget",
+    namespaced,
+    status = "WidgetStatus"
+)]
 #[serde(rename_all = "camelCase")]
 struct WidgetSpec {
     color: String,
@@ -92,7 +98,9 @@ fn error_policy(_w: Arc<Widget>, err: &ReconcileError, _ctx: Arc<Ctx>) -> Action
 }
 
 fn spec_yaml(name: &str, size: i64) -> String {
-    format!("apiVersion: example.test/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n  color: green\n  size: {size}\n")
+    format!(
+        "apiVersion: example.test/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec:\n  color: green\n  size: {size}\n"
+    )
 }
 
 #[tokio::test]
@@ -100,11 +108,31 @@ async fn controller_with_finalizer_and_ssa_status() {
     bounded(async {
         let sb = start().await;
         let crd = fixture("widget-crd.yaml");
-        assert!(kubectl(&sb, &["apply", "-f", crd.to_str().expect("path")]).await.ok);
-        assert!(kubectl(&sb, &["wait", "--for", "condition=established", "--timeout=10s", "crd/widgets.example.test"]).await.ok);
+        assert!(
+            kubectl(&sb, &["apply", "-f", crd.to_str().expect("path")])
+                .await
+                .ok
+        );
+        assert!(
+            kubectl(
+                &sb,
+                &[
+                    "wait",
+                    "--for",
+                    "condition=established",
+                    "--timeout=10s",
+                    "crd/widgets.example.test"
+                ]
+            )
+            .await
+            .ok
+        );
 
         let client = sb.client().await.expect("client");
-        let ctx = Arc::new(Ctx { client: client.clone(), cleaned: Mutex::new(vec![]) });
+        let ctx = Arc::new(Ctx {
+            client: client.clone(),
+            cleaned: Mutex::new(vec![]),
+        });
         let api: Api<Widget> = Api::namespaced(client.clone(), "default");
         let controller = tokio::spawn(
             Controller::new(api.clone(), watcher::Config::default())
@@ -112,15 +140,35 @@ async fn controller_with_finalizer_and_ssa_status() {
                 .for_each(|_| async {}),
         );
 
-        assert!(kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w1", 2))).await.ok);
-        let r = kubectl(&sb, &["wait", "--for=condition=Ready", "widget/w1", "--timeout=20s"]).await;
+        assert!(
+            kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w1", 2)))
+                .await
+                .ok
+        );
+        let r = kubectl(
+            &sb,
+            &[
+                "wait",
+                "--for=condition=Ready",
+                "widget/w1",
+                "--timeout=20s",
+            ],
+        )
+        .await;
         assert!(r.ok, "{r:?}");
         let w = api.get("w1").await.expect("get");
         assert_eq!(w.finalizers(), &[FINALIZER.to_string()]);
-        assert_eq!(w.status.as_ref().and_then(|s| s.observed_generation), Some(1));
+        assert_eq!(
+            w.status.as_ref().and_then(|s| s.observed_generation),
+            Some(1)
+        );
 
         // A spec change is observed.
-        assert!(kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w1", 3))).await.ok);
+        assert!(
+            kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w1", 3)))
+                .await
+                .ok
+        );
         let api2 = api.clone();
         eventually("observedGeneration 2", Duration::from_secs(20), || {
             let api = api2.clone();
@@ -135,14 +183,32 @@ async fn controller_with_finalizer_and_ssa_status() {
 
         // The controller survives a simulated API server restart (410 on re-watch, relist).
         sb.faults().simulate_restart();
-        assert!(kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w2", 1))).await.ok);
-        let r = kubectl(&sb, &["wait", "--for=condition=Ready", "widget/w2", "--timeout=20s"]).await;
+        assert!(
+            kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w2", 1)))
+                .await
+                .ok
+        );
+        let r = kubectl(
+            &sb,
+            &[
+                "wait",
+                "--for=condition=Ready",
+                "widget/w2",
+                "--timeout=20s",
+            ],
+        )
+        .await;
         assert!(r.ok, "{r:?}");
 
         // Deletion runs the cleanup, then the finalizer is removed and the object disappears.
         let r = kubectl(&sb, &["delete", "widget", "w1", "--timeout=20s"]).await;
         assert!(r.ok, "{r:?}");
-        assert!(ctx.cleaned.lock().expect("lock").contains(&"w1".to_string()));
+        assert!(
+            ctx.cleaned
+                .lock()
+                .expect("lock")
+                .contains(&"w1".to_string())
+        );
         assert!(!kubectl(&sb, &["get", "widget", "w1"]).await.ok);
         controller.abort();
     })

@@ -12,13 +12,30 @@ use serde_json::json;
 async fn setup_crd(sb: &KubeSandbox) {
     let crd = fixture("widget-crd.yaml");
     let r = kubectl(sb, &["apply", "-f", crd.to_str().expect("path")]).await;
-    assert!(r.ok && r.stdout.contains("customresourcedefinition.apiextensions.k8s.io/widgets.example.test created"), "{r:?}");
-    let r = kubectl(sb, &["wait", "--for", "condition=established", "--timeout=10s", "crd/widgets.example.test"]).await;
+    assert!(
+        r.ok && r
+            .stdout
+            .contains("customresourcedefinition.apiextensions.k8s.io/widgets.example.test created"),
+        "{r:?}"
+    );
+    let r = kubectl(
+        sb,
+        &[
+            "wait",
+            "--for",
+            "condition=established",
+            "--timeout=10s",
+            "crd/widgets.example.test",
+        ],
+    )
+    .await;
     assert!(r.ok && r.stdout.contains("condition met"), "{r:?}");
 }
 
 fn widget_yaml(name: &str, extra_spec: &str) -> String {
-    format!("apiVersion: example.test/v1\nkind: Widget\nmetadata:\n  name: {name}\n  labels:\n    app: demo\nspec:\n  color: red\n  size: 3\n{extra_spec}")
+    format!(
+        "apiVersion: example.test/v1\nkind: Widget\nmetadata:\n  name: {name}\n  labels:\n    app: demo\nspec:\n  color: red\n  size: 3\n{extra_spec}"
+    )
 }
 
 #[tokio::test]
@@ -28,28 +45,75 @@ async fn kubectl_client_side_apply_get_with_printer_columns() {
         setup_crd(&sb).await;
         let w1 = fixture("widget-w1.yaml");
         let r = kubectl(&sb, &["apply", "-f", w1.to_str().expect("path")]).await;
-        assert!(r.ok && r.stdout.contains("widget.example.test/w1 created"), "{r:?}");
+        assert!(
+            r.ok && r.stdout.contains("widget.example.test/w1 created"),
+            "{r:?}"
+        );
         let r = kubectl(&sb, &["get", "widgets"]).await;
         assert!(r.ok, "{r:?}");
-        let header: Vec<&str> = r.stdout.lines().next().unwrap_or("").split_whitespace().collect();
+        let header: Vec<&str> = r
+            .stdout
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
         assert_eq!(header, vec!["NAME", "COLOR", "SIZE", "READY", "AGE"]);
-        let row: Vec<&str> = r.stdout.lines().nth(1).unwrap_or("").split_whitespace().collect();
+        let row: Vec<&str> = r
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
         assert_eq!(&row[..3], &["w1", "red", "3"], "{row:?}");
         assert!(row[3].ends_with('s'), "age column: {row:?}");
 
         let r = kubectl(&sb, &["get", "wdg", "w1", "-o", "yaml"]).await;
-        assert!(r.ok && r.stdout.contains("generation: 1") && r.stdout.contains("maxSize: 10"), "{r:?}");
-        let r = kubectl_in(&sb, &["apply", "-f", "-"], Some(&widget_yaml("w1", "  maxSize: 20\n"))).await;
+        assert!(
+            r.ok && r.stdout.contains("generation: 1") && r.stdout.contains("maxSize: 10"),
+            "{r:?}"
+        );
+        let r = kubectl_in(
+            &sb,
+            &["apply", "-f", "-"],
+            Some(&widget_yaml("w1", "  maxSize: 20\n")),
+        )
+        .await;
         assert!(r.ok && r.stdout.contains("configured"), "{r:?}");
-        let r = kubectl(&sb, &["get", "widget", "w1", "-o", "jsonpath={.metadata.generation}/{.spec.maxSize}"]).await;
+        let r = kubectl(
+            &sb,
+            &[
+                "get",
+                "widget",
+                "w1",
+                "-o",
+                "jsonpath={.metadata.generation}/{.spec.maxSize}",
+            ],
+        )
+        .await;
         assert_eq!(r.stdout, "2/20");
-        let r = kubectl_in(&sb, &["apply", "-f", "-"], Some(&widget_yaml("w1", "  maxSize: 20\n"))).await;
+        let r = kubectl_in(
+            &sb,
+            &["apply", "-f", "-"],
+            Some(&widget_yaml("w1", "  maxSize: 20\n")),
+        )
+        .await;
         assert!(r.ok && r.stdout.contains("unchanged"), "{r:?}");
         // Label selectors and all-namespaces listing.
-        let r = kubectl(&sb, &["get", "widgets", "-A", "-l", "app=demo", "-o", "name"]).await;
+        let r = kubectl(
+            &sb,
+            &["get", "widgets", "-A", "-l", "app=demo", "-o", "name"],
+        )
+        .await;
         assert_eq!(r.stdout.trim(), "widget.example.test/w1");
         let r = kubectl(&sb, &["get", "widgets", "-l", "app=other"]).await;
-        assert!(r.ok && r.stderr.contains("No resources found in default namespace."), "{r:?}");
+        assert!(
+            r.ok && r
+                .stderr
+                .contains("No resources found in default namespace."),
+            "{r:?}"
+        );
     })
     .await;
 }
@@ -111,17 +175,42 @@ async fn kubectl_explain_and_describe() {
         setup_crd(&sb).await;
         let r = kubectl(&sb, &["explain", "widget.spec"]).await;
         assert!(r.ok, "{r:?}");
-        for needle in ["KIND:       Widget", "WidgetSpec is the desired state of a Widget.", "color\t<string> -required-", "enum: red, green, blue", "Size of the widget in units."] {
-            assert!(r.stdout.contains(needle), "missing {needle:?} in {}", r.stdout);
+        for needle in [
+            "KIND:       Widget",
+            "WidgetSpec is the desired state of a Widget.",
+            "color\t<string> -required-",
+            "enum: red, green, blue",
+            "Size of the widget in units.",
+        ] {
+            assert!(
+                r.stdout.contains(needle),
+                "missing {needle:?} in {}",
+                r.stdout
+            );
         }
         let r = kubectl(&sb, &["explain", "wdg.spec.maxSize"]).await;
         assert!(r.ok && r.stdout.contains("Largest allowed size."), "{r:?}");
         let w1 = fixture("widget-w1.yaml");
-        assert!(kubectl(&sb, &["apply", "-f", w1.to_str().expect("path")]).await.ok);
+        assert!(
+            kubectl(&sb, &["apply", "-f", w1.to_str().expect("path")])
+                .await
+                .ok
+        );
         let r = kubectl(&sb, &["describe", "widget", "w1"]).await;
         assert!(r.ok, "{r:?}");
-        for needle in ["Name:         w1", "Namespace:    default", "Labels:       app=demo", "Kind:         Widget", "Spec:", "Max Size:  10"] {
-            assert!(r.stdout.contains(needle), "missing {needle:?} in {}", r.stdout);
+        for needle in [
+            "Name:         w1",
+            "Namespace:    default",
+            "Labels:       app=demo",
+            "Kind:         Widget",
+            "Spec:",
+            "Max Size:  10",
+        ] {
+            assert!(
+                r.stdout.contains(needle),
+                "missing {needle:?} in {}",
+                r.stdout
+            );
         }
     })
     .await;
@@ -161,18 +250,52 @@ async fn kubectl_delete_honours_finalizers() {
     bounded(async {
         let sb = start().await;
         setup_crd(&sb).await;
-        let yaml = widget_yaml("fin", "").replace("  labels:\n", "  finalizers:\n  - example.test/cleanup\n  labels:\n");
+        let yaml = widget_yaml("fin", "").replace(
+            "  labels:\n",
+            "  finalizers:\n  - example.test/cleanup\n  labels:\n",
+        );
         assert!(kubectl_in(&sb, &["apply", "-f", "-"], Some(&yaml)).await.ok);
         let r = kubectl(&sb, &["delete", "widget", "fin", "--wait=false"]).await;
-        assert!(r.ok && r.stdout.contains("widget.example.test \"fin\" deleted"), "{r:?}");
-        let r = kubectl(&sb, &["get", "widget", "fin", "-o", "jsonpath={.metadata.deletionTimestamp}"]).await;
+        assert!(
+            r.ok && r.stdout.contains("widget.example.test \"fin\" deleted"),
+            "{r:?}"
+        );
+        let r = kubectl(
+            &sb,
+            &[
+                "get",
+                "widget",
+                "fin",
+                "-o",
+                "jsonpath={.metadata.deletionTimestamp}",
+            ],
+        )
+        .await;
         assert!(r.ok && r.stdout.ends_with('Z'), "{r:?}");
-        let r = kubectl(&sb, &["patch", "widget", "fin", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]).await;
+        let r = kubectl(
+            &sb,
+            &[
+                "patch",
+                "widget",
+                "fin",
+                "--type=json",
+                "-p",
+                r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+            ],
+        )
+        .await;
         assert!(r.ok, "{r:?}");
         let r = kubectl(&sb, &["get", "widget", "fin"]).await;
-        assert!(!r.ok && r.stderr.contains("widgets.example.test \"fin\" not found"), "{r:?}");
+        assert!(
+            !r.ok && r.stderr.contains("widgets.example.test \"fin\" not found"),
+            "{r:?}"
+        );
         // Without finalizers, a waiting delete returns once the object is gone.
-        assert!(kubectl_in(&sb, &["apply", "-f", "-"], Some(&widget_yaml("plain", ""))).await.ok);
+        assert!(
+            kubectl_in(&sb, &["apply", "-f", "-"], Some(&widget_yaml("plain", "")))
+                .await
+                .ok
+        );
         let r = kubectl(&sb, &["delete", "widget", "plain", "--timeout=10s"]).await;
         assert!(r.ok, "{r:?}");
         assert!(!kubectl(&sb, &["get", "widget", "plain"]).await.ok);
@@ -266,19 +389,60 @@ async fn kubectl_applies_chart_builtins() {
         let sb = start().await;
         let r = kubectl_in(&sb, &["apply", "-f", "-"], Some(CHART)).await;
         assert!(r.ok, "{r:?}");
-        assert_eq!(r.stdout.lines().filter(|l| l.ends_with(" created")).count(), 13, "{r:?}");
+        assert_eq!(
+            r.stdout.lines().filter(|l| l.ends_with(" created")).count(),
+            13,
+            "{r:?}"
+        );
         // Strategic merge patch path for built-ins: change the container env, keep the rest.
-        let changed = CHART.replace("- {name: A, value: \"1\"}", "- {name: A, value: \"2\"}\n        - {name: B, value: \"3\"}");
+        let changed = CHART.replace(
+            "- {name: A, value: \"1\"}",
+            "- {name: A, value: \"2\"}\n        - {name: B, value: \"3\"}",
+        );
         let r = kubectl_in(&sb, &["apply", "-f", "-"], Some(&changed)).await;
-        assert!(r.ok && r.stdout.contains("deployment.apps/op configured") && r.stdout.contains("configmap/cfg unchanged"), "{r:?}");
-        let r = kubectl(&sb, &["get", "deploy", "op", "-n", "op", "-o", "jsonpath={.spec.template.spec.containers[0].env[*].value}/{.metadata.generation}"]).await;
+        assert!(
+            r.ok && r.stdout.contains("deployment.apps/op configured")
+                && r.stdout.contains("configmap/cfg unchanged"),
+            "{r:?}"
+        );
+        let r = kubectl(
+            &sb,
+            &[
+                "get",
+                "deploy",
+                "op",
+                "-n",
+                "op",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].env[*].value}/{.metadata.generation}",
+            ],
+        )
+        .await;
         assert_eq!(r.stdout, "2 3/2");
-        let r = kubectl(&sb, &["get", "deploy,svc,cm,secret,sa,pdb,netpol,lease,role,rolebinding", "-n", "op", "-o", "name"]).await;
+        let r = kubectl(
+            &sb,
+            &[
+                "get",
+                "deploy,svc,cm,secret,sa,pdb,netpol,lease,role,rolebinding",
+                "-n",
+                "op",
+                "-o",
+                "name",
+            ],
+        )
+        .await;
         assert!(r.ok && r.stdout.lines().count() == 10, "{r:?}");
-        let r = kubectl(&sb, &["get", "clusterrole,clusterrolebinding", "-o", "name"]).await;
+        let r = kubectl(
+            &sb,
+            &["get", "clusterrole,clusterrolebinding", "-o", "name"],
+        )
+        .await;
         assert_eq!(r.stdout.lines().count(), 2, "{r:?}");
         let r = kubectl(&sb, &["get", "ns"]).await;
-        assert!(r.ok && r.stdout.contains("op ") && r.stdout.starts_with("NAME"), "{r:?}");
+        assert!(
+            r.ok && r.stdout.contains("op ") && r.stdout.starts_with("NAME"),
+            "{r:?}"
+        );
         // Deleting the namespace removes what it holds.
         let r = kubectl(&sb, &["delete", "ns", "op", "--timeout=10s"]).await;
         assert!(r.ok, "{r:?}");

@@ -227,17 +227,15 @@ fn resource(
             }
             let mut state = app.store.lock();
             let current = ops::get(&state, &t.rt, &ns, &name)?;
-            for (field, meta_field) in [("uid", "uid"), ("resourceVersion", "resourceVersion")] {
-                if let Some(want) = options
+            for field in ["uid", "resourceVersion"] {
+                let want = options
                     .pointer(&format!("/preconditions/{field}"))
-                    .and_then(Value::as_str)
-                {
-                    if super::meta::meta_str(&current, meta_field) != Some(want) {
-                        return Err(ApiError::Conflict {
-                            resource: t.rt.qualified(),
-                            name,
-                        });
-                    }
+                    .and_then(Value::as_str);
+                if want.is_some_and(|w| super::meta::meta_str(&current, field) != Some(w)) {
+                    return Err(ApiError::Conflict {
+                        resource: t.rt.qualified(),
+                        name,
+                    });
                 }
             }
             let deleted = ops::delete(&mut state, &t.rt, &ns, &name, &opts)?;

@@ -86,13 +86,13 @@ fn check_body_kind(rt: &ResourceType, obj: &mut Value, version: &str) -> ApiResu
             "the body of the request must be a JSON object".into(),
         ));
     }
-    if let Some(kind) = obj.get("kind").and_then(Value::as_str) {
-        if kind != rt.kind {
-            return Err(ApiError::BadRequest(format!(
-                "the kind of the object ({kind}) does not match the kind of the resource ({})",
-                rt.kind
-            )));
-        }
+    if let Some(kind) = obj.get("kind").and_then(Value::as_str)
+        && kind != rt.kind
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the kind of the object ({kind}) does not match the kind of the resource ({})",
+            rt.kind
+        )));
     }
     obj["kind"] = json!(rt.kind);
     obj["apiVersion"] = json!(rt.api_version(version));
@@ -109,12 +109,14 @@ pub fn create(
 ) -> ApiResult<Value> {
     check_body_kind(rt, &mut obj, &o.version)?;
     let key = rt.key();
-    if let Some(body_ns) = meta_str(&obj, "namespace").filter(|n| !n.is_empty()) {
-        if rt.namespaced && body_ns != ns {
-            return Err(ApiError::BadRequest(
-                "the namespace of the provided object does not match the namespace sent on the request".into(),
-            ));
-        }
+    if let Some(body_ns) = meta_str(&obj, "namespace").filter(|n| !n.is_empty())
+        && rt.namespaced
+        && body_ns != ns
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ));
     }
     let mut name = name_of(&obj).to_string();
     if name.is_empty() {
@@ -154,10 +156,11 @@ pub fn create(
         });
     }
     let has_status = status_enabled(rt, &o.version);
-    if has_status && rt.kind != "Namespace" {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if has_status
+        && rt.kind != "Namespace"
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
     {
         let m = meta_mut(&mut obj);
@@ -238,13 +241,13 @@ pub fn update(
         )));
     }
     let old_rv = meta_str(&old, "resourceVersion").unwrap_or("").to_string();
-    if let Some(rv) = meta_str(&new, "resourceVersion").filter(|r| !r.is_empty()) {
-        if rv != old_rv {
-            return Err(ApiError::Conflict {
-                resource: rt.qualified(),
-                name: name.to_string(),
-            });
-        }
+    if let Some(rv) = meta_str(&new, "resourceVersion").filter(|r| !r.is_empty())
+        && rv != old_rv
+    {
+        return Err(ApiError::Conflict {
+            resource: rt.qualified(),
+            name: name.to_string(),
+        });
     }
     let has_status = status_enabled(rt, &o.version);
     let mut next = if status {

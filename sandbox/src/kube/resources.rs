@@ -97,8 +97,18 @@ pub fn key_of(group: &str, plural: &str) -> String {
     }
 }
 
-/// `(group, version, kind, plural, namespaced, short names, has status)` of built-in kinds.
-const BUILTINS: &[(&str, &str, &str, &str, bool, &[&str], bool)] = &[
+/// `(group, version, kind, plural, namespaced, short names, has status)` of a built-in kind.
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    &'static [&'static str],
+    bool,
+);
+
+const BUILTINS: &[Builtin] = &[
     ("", "v1", "Namespace", "namespaces", false, &["ns"], true),
     ("", "v1", "Secret", "secrets", true, &[], false),
     ("", "v1", "ConfigMap", "configmaps", true, &["cm"], false),

@@ -49,7 +49,7 @@ fn filter_matches(item: &Value, expr: &str) -> bool {
     let want = rhs.trim().trim_matches('"').trim_matches('\'');
     eval(item, lhs).iter().any(|v| match v {
         Value::String(s) => s == want,
-        other => other.to_string() == want,
+        other => other.to_string().as_str() == want,
     })
 }
 

@@ -138,30 +138,30 @@ pub fn check(v: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Ca
         }
         return;
     }
-    if let Some(ty) = schema.get("type").and_then(Value::as_str) {
-        if !type_ok(v, ty) {
-            let got = type_name(v);
-            out.push(Cause::new(
-                "FieldValueInvalid",
-                path,
-                format!("Invalid value: \"{got}\": {path} in body must be of type {ty}: \"{got}\""),
-            ));
-            return;
-        }
+    if let Some(ty) = schema.get("type").and_then(Value::as_str)
+        && !type_ok(v, ty)
+    {
+        let got = type_name(v);
+        out.push(Cause::new(
+            "FieldValueInvalid",
+            path,
+            format!("Invalid value: \"{got}\": {path} in body must be of type {ty}: \"{got}\""),
+        ));
+        return;
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
-            out.push(Cause::new(
-                "FieldValueNotSupported",
-                path,
-                format!(
-                    "Unsupported value: {}: supported values: {}",
-                    v,
-                    list.join(", ")
-                ),
-            ));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(v)
+    {
+        let list: Vec<String> = allowed.iter().map(|a| a.to_string()).collect();
+        out.push(Cause::new(
+            "FieldValueNotSupported",
+            path,
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                v,
+                list.join(", ")
+            ),
+        ));
     }
     match v {
         Value::String(s) => check_string(s, schema, path, v, out),
@@ -191,22 +191,22 @@ pub fn check(v: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Ca
             }
         }
         Value::Array(items) => {
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    out.push(Cause::new(
-                        "FieldValueTooMany",
-                        path,
-                        format!("Too many: {}: must have at most {max} items", items.len()),
-                    ));
-                }
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                out.push(Cause::new(
+                    "FieldValueTooMany",
+                    path,
+                    format!("Too many: {}: must have at most {max} items", items.len()),
+                ));
             }
-            if let Some(min) = schema.get("minItems").and_then(Value::as_u64) {
-                if (items.len() as u64) < min {
-                    invalid(
-                        out,
-                        format!("{path} in body should have at least {min} items"),
-                    );
-                }
+            if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
+                && (items.len() as u64) < min
+            {
+                invalid(
+                    out,
+                    format!("{path} in body should have at least {min} items"),
+                );
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -221,26 +221,26 @@ pub fn check(v: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Ca
 
 fn check_string(s: &str, schema: &Value, path: &str, v: &Value, out: &mut Vec<Cause>) {
     let len = s.chars().count() as u64;
-    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-        if len > max {
-            out.push(Cause::new(
-                "FieldValueTooLong",
-                path,
-                format!("Too long: may not be more than {max} bytes"),
-            ));
-        }
+    if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+        && len > max
+    {
+        out.push(Cause::new(
+            "FieldValueTooLong",
+            path,
+            format!("Too long: may not be more than {max} bytes"),
+        ));
     }
-    if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-        if len < min {
-            out.push(Cause::new(
-                "FieldValueInvalid",
-                path,
-                format!(
-                    "Invalid value: {}: {path} in body should be at least {min} chars long",
-                    show(v)
-                ),
-            ));
-        }
+    if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+        && len < min
+    {
+        out.push(Cause::new(
+            "FieldValueInvalid",
+            path,
+            format!(
+                "Invalid value: {}: {path} in body should be at least {min} chars long",
+                show(v)
+            ),
+        ));
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
         let matched = regex::Regex::new(pattern)
@@ -257,18 +257,18 @@ fn check_string(s: &str, schema: &Value, path: &str, v: &Value, out: &mut Vec<Ca
             ));
         }
     }
-    if let Some(format) = schema.get("format").and_then(Value::as_str) {
-        if !format_ok(s, format) {
-            out.push(Cause::new(
-                "FieldValueInvalid",
-                path,
-                format!(
-                    "Invalid value: {}: {path} in body must be of type {format}: {}",
-                    show(v),
-                    show(v)
-                ),
-            ));
-        }
+    if let Some(format) = schema.get("format").and_then(Value::as_str)
+        && !format_ok(s, format)
+    {
+        out.push(Cause::new(
+            "FieldValueInvalid",
+            path,
+            format!(
+                "Invalid value: {}: {path} in body must be of type {format}: {}",
+                show(v),
+                show(v)
+            ),
+        ));
     }
 }
 

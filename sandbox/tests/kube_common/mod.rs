@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 pub const KUBECTL_TIMEOUT: Duration = Duration::from_secs(40);
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kube_fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/kube_fixtures")
+        .join(name)
 }
 
 pub async fn start() -> KubeSandbox {
@@ -58,7 +60,10 @@ pub async fn kubectl_in(sb: &KubeSandbox, args: &[&str], stdin: Option<&str>) ->
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
-    eprintln!("kubectl {args:?} -> ok={} stdout={} stderr={}", run.ok, run.stdout, run.stderr);
+    eprintln!(
+        "kubectl {args:?} -> ok={} stdout={} stderr={}",
+        run.ok, run.stdout, run.stderr
+    );
     run
 }
 
@@ -68,7 +73,10 @@ pub async fn kubectl(sb: &KubeSandbox, args: &[&str]) -> Run {
 
 /// `ApiResource` of the test Widget.
 pub fn widget_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.test", "v1", "Widget"), "widgets")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.test", "v1", "Widget"),
+        "widgets",
+    )
 }
 
 pub fn widgets(client: &kube::Client, ns: &str) -> Api<DynamicObject> {
@@ -86,7 +94,9 @@ pub async fn install_widget_crd(client: &kube::Client) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd: CustomResourceDefinition = serde_json::from_value(widget_crd()).expect("crd");
-    crds.create(&PostParams::default(), &crd).await.expect("crd created");
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("crd created");
 }
 
 /// A Widget object.
@@ -115,22 +125,37 @@ where
         if f().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 pub fn rv(obj: &DynamicObject) -> u64 {
-    obj.metadata.resource_version.as_deref().and_then(|r| r.parse().ok()).expect("rv")
+    obj.metadata
+        .resource_version
+        .as_deref()
+        .and_then(|r| r.parse().ok())
+        .expect("rv")
 }
 
 /// Runs a test body with an overall time bound.
 pub async fn bounded<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(Duration::from_secs(90), f).await.expect("test timed out")
+    tokio::time::timeout(Duration::from_secs(90), f)
+        .await
+        .expect("test timed out")
 }
 
 /// Raw HTTP helper returning status and JSON body.
-pub async fn http(sb: &KubeSandbox, method: &str, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+pub async fn http(
+    sb: &KubeSandbox,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let url = format!("{}{}", sb.base_url(), path);
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -144,5 +169,8 @@ pub async fn http(sb: &KubeSandbox, method: &str, path: &str, content_type: &str
         .expect("request");
     let code = resp.status().as_u16();
     let text = resp.text().await.expect("body");
-    (code, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        code,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
