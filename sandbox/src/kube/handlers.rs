@@ -2,22 +2,20 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
 use super::faults::Faults;
 use super::ops::{self, WriteOpts};
-use super::patch::{self, PatchKind};
+use super::patch;
 use super::resources::ResourceType;
-use super::selectors::{FieldSelector, LabelSelector};
+use super::selectors::LabelSelector;
 use super::store::{State, Store};
-use super::{discovery, openapi, ssa, table, watch};
+use super::{discovery, openapi, table, verbs, watch};
 
 /// Shared server state.
 #[derive(Debug)]
@@ -45,12 +43,13 @@ pub fn json_response(code: StatusCode, v: &Value) -> Response {
     (code, [("content-type", "application/json")], v.to_string()).into_response()
 }
 
-struct Target {
-    rt: ResourceType,
-    version: String,
-    ns: Option<String>,
-    name: Option<String>,
-    status: bool,
+/// A resolved resource request.
+pub(crate) struct Target {
+    pub(crate) rt: ResourceType,
+    pub(crate) version: String,
+    pub(crate) ns: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) status: bool,
 }
 
 fn resolve(state: &State, group: &str, version: &str, rest: &[&str]) -> ApiResult<Target> {
@@ -91,12 +90,12 @@ fn resolve(state: &State, group: &str, version: &str, rest: &[&str]) -> ApiResul
     })
 }
 
-fn out(t: &Target, mut obj: Value) -> Value {
+pub(crate) fn out(t: &Target, mut obj: Value) -> Value {
     obj["apiVersion"] = json!(t.rt.api_version(&t.version));
     obj
 }
 
-fn wants_table(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get("accept")
         .and_then(|v| v.to_str().ok())
@@ -193,9 +192,9 @@ fn resource(
         (Method::GET, None) if is_watch => Ok(watch::serve(
             app.store.clone(),
             &app.faults,
-            watch_spec(&t, q)?,
+            verbs::watch_spec(&t, q)?,
         )),
-        (Method::GET, None) => list(app, &t, q, headers),
+        (Method::GET, None) => verbs::list(app, &t, q, headers),
         (Method::POST, None) => {
             let obj = patch::parse_body(body, false)?;
             let created = ops::create(&mut app.store.lock(), &t.rt, &ns, obj, &opts)?;
@@ -214,7 +213,7 @@ fn resource(
             )?;
             Ok(json_response(StatusCode::OK, &out(&t, updated)))
         }
-        (Method::PATCH, Some(name)) => patch_object(app, &t, &name, q, headers, body, opts),
+        (Method::PATCH, Some(name)) => verbs::patch_object(app, &t, &name, q, headers, body, opts),
         (Method::DELETE, Some(name)) => {
             let mut opts = opts;
             let options: Value = serde_json::from_slice(body).unwrap_or(json!({}));
@@ -238,7 +237,7 @@ fn resource(
                     });
                 }
             }
-            let deleted = ops::delete(&mut state, &t.rt, &ns, &name, &opts)?;
+            let deleted = super::delete::delete(&mut state, &t.rt, &ns, &name, &opts)?;
             Ok(json_response(StatusCode::OK, &out(&t, deleted)))
         }
         (Method::DELETE, None) => {
@@ -260,7 +259,7 @@ fn resource(
             for (vns, vname) in victims {
                 items.push(out(
                     &t,
-                    ops::delete(&mut state, &t.rt, &vns, &vname, &opts)?,
+                    super::delete::delete(&mut state, &t.rt, &vns, &vname, &opts)?,
                 ));
             }
             let list = json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(version),
@@ -269,153 +268,4 @@ fn resource(
         }
         _ => Err(ApiError::MethodNotAllowed),
     }
-}
-
-fn watch_spec(t: &Target, q: &Query) -> ApiResult<watch::WatchSpec> {
-    Ok(watch::WatchSpec {
-        rt: t.rt.clone(),
-        version: t.version.clone(),
-        ns: t.ns.clone(),
-        labels: LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?,
-        fields: FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))?,
-        rv: q.get("resourceVersion").cloned(),
-        send_initial: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
-        bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
-        timeout: q
-            .get("timeoutSeconds")
-            .and_then(|s| s.parse().ok())
-            .map(Duration::from_secs),
-    })
-}
-
-fn list(app: &Arc<App>, t: &Target, q: &Query, headers: &HeaderMap) -> ApiResult<Response> {
-    let labels = LabelSelector::parse(q.get("labelSelector").map(String::as_str).unwrap_or(""))?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .filter(|l| *l > 0)
-        .unwrap_or(usize::MAX);
-    let after: Option<(String, String)> = q
-        .get("continue")
-        .filter(|c| !c.is_empty())
-        .and_then(|c| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(c)
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.split_once('\0')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        });
-    let state = app.store.lock();
-    let mut items = Vec::new();
-    let mut next = None;
-    if let Some(objs) = state.objects(&t.rt.key()) {
-        for ((ons, oname), obj) in objs {
-            if after.as_ref().is_some_and(|a| (ons, oname) <= (&a.0, &a.1)) {
-                continue;
-            }
-            if t.ns.as_ref().is_some_and(|ns| ns != ons)
-                || !labels.matches(obj)
-                || !fields.matches(obj)
-            {
-                continue;
-            }
-            if items.len() == limit {
-                let last: &Value = items.last().unwrap_or(obj);
-                let (lns, lname) = (
-                    super::meta::meta_str(last, "namespace").unwrap_or(""),
-                    super::meta::name_of(last),
-                );
-                next = Some(
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD
-                        .encode(format!("{lns}\0{lname}")),
-                );
-                break;
-            }
-            items.push(out(t, obj.clone()));
-        }
-    }
-    if wants_table(headers) {
-        let inc = q
-            .get("includeObject")
-            .map(String::as_str)
-            .unwrap_or("Metadata");
-        let mut tbl = table::render(&t.rt, &t.version, &items, state.rv, inc);
-        if let Some(c) = next {
-            tbl["metadata"]["continue"] = json!(c);
-        }
-        return Ok(json_response(StatusCode::OK, &tbl));
-    }
-    let mut metadata = json!({"resourceVersion": state.rv.to_string()});
-    if let Some(c) = next {
-        metadata["continue"] = json!(c);
-    }
-    let list = json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(&t.version), "metadata": metadata, "items": items});
-    Ok(json_response(StatusCode::OK, &list))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn patch_object(
-    app: &Arc<App>,
-    t: &Target,
-    name: &str,
-    q: &Query,
-    headers: &HeaderMap,
-    body: &Bytes,
-    mut opts: WriteOpts,
-) -> ApiResult<Response> {
-    let ct = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let kind = PatchKind::from_content_type(ct)?;
-    let p = patch::parse_body(body, kind == PatchKind::Apply)?;
-    let ns = t.ns.clone().unwrap_or_default();
-    let mut state = app.store.lock();
-    let current = ops::get(&state, &t.rt, &ns, name);
-    let current = match (kind, current) {
-        (PatchKind::Apply, Err(ApiError::NotFound { .. })) if !t.status => None,
-        (_, r) => Some(r?),
-    };
-    let patched = match kind {
-        PatchKind::Merge | PatchKind::Json | PatchKind::Strategic => {
-            let mut obj = out(t, current.clone().unwrap_or(json!({})));
-            match kind {
-                PatchKind::Merge => patch::merge(&mut obj, &p),
-                PatchKind::Json => patch::json(&mut obj, &p)?,
-                _ => patch::strategic(&mut obj, &p),
-            }
-            obj
-        }
-        PatchKind::Apply => {
-            let manager = q.get("fieldManager").filter(|m| !m.is_empty()).ok_or_else(|| {
-                ApiError::BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch".into())
-            })?;
-            if p.get("apiVersion").is_none() || p.get("kind").is_none() {
-                return Err(ApiError::BadRequest(
-                    "apply patches must specify apiVersion and kind".into(),
-                ));
-            }
-            opts.apply = true;
-            let has_status = t.rt.version(&t.version).is_some_and(|v| v.status);
-            ssa::apply(
-                current.as_ref().map(|c| out(t, c.clone())).as_ref(),
-                &p,
-                manager,
-                t.status,
-                has_status,
-            )
-        }
-    };
-    if current.is_none() {
-        let mut patched = patched;
-        super::meta::meta_mut(&mut patched).insert("name".into(), json!(name));
-        let created = ops::create(&mut state, &t.rt, &ns, patched, &opts)?;
-        return Ok(json_response(StatusCode::CREATED, &out(t, created)));
-    }
-    let updated = ops::update(&mut state, &t.rt, &ns, name, patched, t.status, &opts)?;
-    Ok(json_response(StatusCode::OK, &out(t, updated)))
 }

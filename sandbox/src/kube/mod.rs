@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod crd;
+pub mod delete;
 pub mod discovery;
 pub mod error;
 pub mod faults;
@@ -28,6 +29,7 @@ pub mod ssa;
 pub mod store;
 pub mod table;
 pub mod validate;
+pub mod verbs;
 pub mod watch;
 
 use std::net::SocketAddr;

@@ -1,0 +1,90 @@
+//! kube-rs against the sandbox: JSON / merge patches, server-side apply, finalizers.
+
+mod kube_common;
+
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube_common::*;
+use serde_json::json;
+
+fn api_err(e: kube::Error) -> kube::core::Status {
+    match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected API error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn json_patch_merge_patch_and_ssa_conditions() {
+    bounded(async {
+        let (_sb, client) = with_widgets().await;
+        let api = widgets(&client, "default");
+        api.create(&PostParams::default(), &widget("w", "red", 1)).await.expect("create");
+        let jp: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "test", "path": "/spec/size", "value": 1},
+            {"op": "replace", "path": "/spec/size", "value": 2}
+        ])).expect("patch");
+        let w = api.patch("w", &PatchParams::default(), &Patch::<()>::Json(jp)).await.expect("json patch");
+        assert_eq!(w.data["spec"]["size"], json!(2));
+        let failing: json_patch::Patch = serde_json::from_value(json!([{"op": "test", "path": "/spec/size", "value": 7}])).expect("patch");
+        assert_eq!(api_err(api.patch("w", &PatchParams::default(), &Patch::<()>::Json(failing)).await.expect_err("test op")).code, 422);
+
+        let ssa = PatchParams::apply("ctl").force();
+        let status = |conds: serde_json::Value| json!({"apiVersion": "example.test/v1", "kind": "Widget", "status": {"conditions": conds}});
+        api.patch_status("w", &PatchParams::apply("other"), &Patch::Apply(status(json!([{"type": "Synced", "status": "True"}])))).await.expect("apply other");
+        api.patch_status("w", &ssa, &Patch::Apply(status(json!([{"type": "Ready", "status": "False"}])))).await.expect("apply 1");
+        let w = api.patch_status("w", &ssa, &Patch::Apply(status(json!([{"type": "Ready", "status": "True"}])))).await.expect("apply 2");
+        let conds = w.data["status"]["conditions"].as_array().cloned().expect("conditions");
+        assert_eq!(conds.len(), 2, "{conds:?}");
+        assert!(conds.contains(&json!({"type": "Ready", "status": "True"})));
+        assert!(conds.contains(&json!({"type": "Synced", "status": "True"})));
+        let managers: Vec<String> = w.metadata.managed_fields.unwrap_or_default().into_iter().filter_map(|m| m.manager).collect();
+        assert!(managers.contains(&"ctl".to_string()) && managers.contains(&"other".to_string()), "{managers:?}");
+        // SSA on the main resource creates, then removes fields the manager stopped applying.
+        let cfg = |spec: serde_json::Value| json!({"apiVersion": "example.test/v1", "kind": "Widget", "metadata": {"name": "s"}, "spec": spec});
+        let s = api.patch("s", &ssa, &Patch::Apply(cfg(json!({"color": "red", "size": 1, "host": "h"})))).await.expect("ssa create");
+        assert_eq!(s.metadata.generation, Some(1));
+        let s = api.patch("s", &ssa, &Patch::Apply(cfg(json!({"color": "blue", "size": 1})))).await.expect("ssa update");
+        assert_eq!(s.data["spec"]["color"], json!("blue"));
+        assert!(s.data["spec"].get("host").is_none(), "removed field");
+        assert_eq!(s.metadata.generation, Some(2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn finalizers_delay_deletion() {
+    bounded(async {
+        let (_sb, client) = with_widgets().await;
+        let api = widgets(&client, "default");
+        let mut w = widget("f", "red", 1);
+        w.metadata.finalizers = Some(vec!["example.test/cleanup".into()]);
+        api.create(&PostParams::default(), &w)
+            .await
+            .expect("create");
+        api.delete("f", &DeleteParams::default())
+            .await
+            .expect("delete");
+        let got = api.get("f").await.expect("still there");
+        assert!(got.metadata.deletion_timestamp.is_some());
+        assert_eq!(got.metadata.generation, Some(2));
+        let err = api_err(
+            api.patch(
+                "f",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": ["example.test/cleanup", "new"]}})),
+            )
+            .await
+            .expect_err("no new finalizers"),
+        );
+        assert_eq!(err.code, 422);
+        api.patch(
+            "f",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+        )
+        .await
+        .expect("remove finalizer");
+        assert_eq!(api_err(api.get("f").await.expect_err("deleted")).code, 404);
+    })
+    .await;
+}
