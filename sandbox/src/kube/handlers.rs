@@ -102,6 +102,13 @@ pub(crate) fn wants_table(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("as=Table"))
 }
 
+fn yaml_body(headers: &HeaderMap) -> bool {
+    headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("yaml"))
+}
+
 /// Routes one request.
 pub fn route(
     app: &Arc<App>,
@@ -192,16 +199,31 @@ fn resource(
         (Method::GET, None) if is_watch => Ok(watch::serve(
             app.store.clone(),
             &app.faults,
-            verbs::watch_spec(&t, q)?,
+            verbs::watch_spec(&t, q, wants_table(headers))?,
         )),
         (Method::GET, None) => verbs::list(app, &t, q, headers),
         (Method::POST, None) => {
-            let obj = patch::parse_body(body, false)?;
+            let obj = patch::parse_body(body, yaml_body(headers))?;
             let created = ops::create(&mut app.store.lock(), &t.rt, &ns, obj, &opts)?;
             Ok(json_response(StatusCode::CREATED, &out(&t, created)))
         }
         (Method::PUT, Some(name)) => {
-            let obj = patch::parse_body(body, false)?;
+            let obj = patch::parse_body(body, yaml_body(headers))?;
+            let rv_given =
+                super::meta::meta_str(&obj, "resourceVersion").is_some_and(|r| !r.is_empty());
+            if t.rt.custom && !rv_given {
+                return Err(ApiError::Invalid {
+                    kind_group: t.rt.kind_group(),
+                    kind: t.rt.kind.clone(),
+                    group: t.rt.group.clone(),
+                    name,
+                    causes: vec![super::error::Cause::new(
+                        "FieldValueInvalid",
+                        "metadata.resourceVersion",
+                        "Invalid value: 0: must be specified for an update",
+                    )],
+                });
+            }
             let updated = ops::update(
                 &mut app.store.lock(),
                 &t.rt,

@@ -16,6 +16,7 @@ pub mod crd;
 pub mod delete;
 pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod faults;
 pub mod handlers;
 pub mod meta;

@@ -232,7 +232,11 @@ pub fn builtins() -> Vec<ResourceType> {
                 plural: plural.to_string(),
                 singular: kind.to_lowercase(),
                 short_names: short.iter().map(|s| s.to_string()).collect(),
-                categories: vec![],
+                categories: if matches!(*kind, "Deployment" | "Service") {
+                    vec!["all".to_string()]
+                } else {
+                    vec![]
+                },
                 namespaced: *namespaced,
                 custom: false,
             },

@@ -14,9 +14,9 @@ use super::handlers::{App, Query, Target, json_response, out, wants_table};
 use super::ops::{self, WriteOpts};
 use super::patch::{self, PatchKind};
 use super::selectors::{FieldSelector, LabelSelector};
-use super::{ssa, table, watch};
+use super::{events, ssa, table, watch};
 
-pub(crate) fn watch_spec(t: &Target, q: &Query) -> ApiResult<watch::WatchSpec> {
+pub(crate) fn watch_spec(t: &Target, q: &Query, table: bool) -> ApiResult<watch::WatchSpec> {
     Ok(watch::WatchSpec {
         rt: t.rt.clone(),
         version: t.version.clone(),
@@ -26,6 +26,7 @@ pub(crate) fn watch_spec(t: &Target, q: &Query) -> ApiResult<watch::WatchSpec> {
         rv: q.get("resourceVersion").cloned(),
         send_initial: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
         bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
+        table,
         timeout: q
             .get("timeoutSeconds")
             .and_then(|s| s.parse().ok())
@@ -62,7 +63,19 @@ pub(crate) fn list(
     let state = app.store.lock();
     let mut items = Vec::new();
     let mut next = None;
-    if let Some(objs) = state.objects(&t.rt.key()) {
+    let merged;
+    let source = if t.rt.key() == "events" {
+        // Core Events also show events.k8s.io Events, as on a real server.
+        let mut all = state.objects("events").cloned().unwrap_or_default();
+        for (k, v) in state.objects(events::NEW_EVENTS_KEY).into_iter().flatten() {
+            all.entry(k.clone()).or_insert_with(|| events::to_core(v));
+        }
+        merged = all;
+        Some(&merged)
+    } else {
+        state.objects(&t.rt.key())
+    };
+    if let Some(objs) = source {
         for ((ons, oname), obj) in objs {
             if after.as_ref().is_some_and(|a| (ons, oname) <= (&a.0, &a.1)) {
                 continue;

@@ -40,6 +40,8 @@ pub struct WatchSpec {
     pub bookmarks: bool,
     /// `timeoutSeconds`.
     pub timeout: Option<Duration>,
+    /// Events carry one-row `Table` objects (`kubectl get -w`).
+    pub table: bool,
 }
 
 impl WatchSpec {
@@ -54,6 +56,10 @@ impl WatchSpec {
     fn output(&self, obj: &Value) -> Value {
         let mut o = obj.clone();
         o["apiVersion"] = json!(self.rt.api_version(&self.version));
+        if self.table {
+            let rv = super::store::object_rv(&o);
+            return super::table::render(&self.rt, &self.version, &[o], rv, "Metadata");
+        }
         o
     }
 
