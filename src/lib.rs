@@ -6,6 +6,7 @@
 //! - [`reconcile`]: the pure pipeline `resolve + validate → plan → status`.
 
 pub mod api;
+pub mod metadata;
 pub mod reconcile;
 pub mod secret;
 pub mod shutdown;

@@ -40,6 +40,7 @@ pub enum Reason {
     InvalidAlternativeUrl,
     MetadataUrlNotHttps,
     MetadataUrlInvalid,
+    MetadataHostNotAllowed,
     MetadataXmlInvalid,
     MetadataInvalidFormat,
     // Keys.
@@ -244,6 +245,7 @@ const REASON_NAMES: &[(Reason, &str)] = names![
     InvalidAlternativeUrl,
     MetadataUrlNotHttps,
     MetadataUrlInvalid,
+    MetadataHostNotAllowed,
     MetadataXmlInvalid,
     MetadataInvalidFormat,
     SigningPrivateKeyFormatNotSupported,
