@@ -34,10 +34,8 @@ pub fn to_core(ev: &Value) -> Value {
             out.insert(core.into(), v);
         }
     }
-    if !out.contains_key("source") {
-        if let Some(c) = get("reportingController") {
-            out.insert("source".into(), json!({"component": c}));
-        }
+    if let Some(c) = get("reportingController").filter(|_| !out.contains_key("source")) {
+        out.insert("source".into(), json!({"component": c}));
     }
     if let Some(series) = ev.get("series") {
         if let Some(t) = series.get("lastObservedTime") {
