@@ -95,6 +95,23 @@ pub(crate) fn out(t: &Target, mut obj: Value) -> Value {
     obj
 }
 
+/// `Accept` asks for `PartialObjectMetadata` (kube-rs metadata API / metadata watcher).
+pub(crate) fn wants_metadata(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"))
+}
+
+/// The `PartialObjectMetadata` form of an object.
+pub(crate) fn partial(obj: &Value) -> Value {
+    json!({
+        "apiVersion": "meta.k8s.io/v1",
+        "kind": "PartialObjectMetadata",
+        "metadata": obj.get("metadata").cloned().unwrap_or(json!({})),
+    })
+}
+
 pub(crate) fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get("accept")
@@ -194,12 +211,15 @@ fn resource(
                     &table::render(&t.rt, version, &[out(&t, obj)], state.rv, inc),
                 ));
             }
+            if wants_metadata(headers) {
+                return Ok(json_response(StatusCode::OK, &partial(&obj)));
+            }
             Ok(json_response(StatusCode::OK, &out(&t, obj)))
         }
         (Method::GET, None) if is_watch => Ok(watch::serve(
             app.store.clone(),
             &app.faults,
-            verbs::watch_spec(&t, q, wants_table(headers))?,
+            verbs::watch_spec(&t, q, wants_table(headers), wants_metadata(headers))?,
         )),
         (Method::GET, None) => verbs::list(app, &t, q, headers),
         (Method::POST, None) => {

@@ -10,13 +10,20 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use super::error::{ApiError, ApiResult};
-use super::handlers::{App, Query, Target, json_response, out, wants_table};
+use super::handlers::{
+    App, Query, Target, json_response, out, partial, wants_metadata, wants_table,
+};
 use super::ops::{self, WriteOpts};
 use super::patch::{self, PatchKind};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::{events, ssa, table, watch};
 
-pub(crate) fn watch_spec(t: &Target, q: &Query, table: bool) -> ApiResult<watch::WatchSpec> {
+pub(crate) fn watch_spec(
+    t: &Target,
+    q: &Query,
+    table: bool,
+    metadata_only: bool,
+) -> ApiResult<watch::WatchSpec> {
     Ok(watch::WatchSpec {
         rt: t.rt.clone(),
         version: t.version.clone(),
@@ -27,6 +34,7 @@ pub(crate) fn watch_spec(t: &Target, q: &Query, table: bool) -> ApiResult<watch:
         send_initial: q.get("sendInitialEvents").is_some_and(|v| v == "true"),
         bookmarks: q.get("allowWatchBookmarks").is_some_and(|v| v == "true"),
         table,
+        metadata_only,
         timeout: q
             .get("timeoutSeconds")
             .and_then(|s| s.parse().ok())
@@ -115,6 +123,11 @@ pub(crate) fn list(
     let mut metadata = json!({"resourceVersion": state.rv.to_string()});
     if let Some(c) = next {
         metadata["continue"] = json!(c);
+    }
+    if wants_metadata(headers) {
+        let items: Vec<Value> = items.iter().map(partial).collect();
+        let list = json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": metadata, "items": items});
+        return Ok(json_response(StatusCode::OK, &list));
     }
     let list = json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(&t.version), "metadata": metadata, "items": items});
     Ok(json_response(StatusCode::OK, &list))

@@ -42,6 +42,8 @@ pub struct WatchSpec {
     pub timeout: Option<Duration>,
     /// Events carry one-row `Table` objects (`kubectl get -w`).
     pub table: bool,
+    /// Events carry `PartialObjectMetadata` objects (kube-rs metadata watcher).
+    pub metadata_only: bool,
 }
 
 impl WatchSpec {
@@ -56,6 +58,9 @@ impl WatchSpec {
     fn output(&self, obj: &Value) -> Value {
         let mut o = obj.clone();
         o["apiVersion"] = json!(self.rt.api_version(&self.version));
+        if self.metadata_only {
+            return super::handlers::partial(&o);
+        }
         if self.table {
             let rv = super::store::object_rv(&o);
             return super::table::render(&self.rt, &self.version, &[o], rv, "Metadata");
