@@ -6,8 +6,13 @@
 //! - [`reconcile`]: the pure pipeline `resolve + validate → plan → status`.
 
 pub mod api;
+pub mod controller;
+pub mod http;
 pub mod metadata;
+pub mod metrics;
+pub mod operator;
 pub mod reconcile;
 pub mod secret;
 pub mod shutdown;
 pub mod stytch;
+pub mod telemetry;

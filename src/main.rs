@@ -1,6 +1,10 @@
 //! `stytch-saml-operator` binary: wiring only.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use futures::FutureExt;
+use stytch_saml_operator::{controller, operator, shutdown, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -17,19 +21,49 @@ struct Cli {
 enum Command {
     /// Print the SamlConnection CustomResourceDefinition as YAML.
     Crd,
+    /// Run the operator: watch SamlConnections and keep Stytch equal to them.
+    Run(Box<operator::RunArgs>),
 }
 
-fn main() -> std::process::ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Crd => match stytch_saml_operator::api::crd_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
-                std::process::ExitCode::SUCCESS
+                ExitCode::SUCCESS
             }
             Err(err) => {
                 eprintln!("error: cannot render the CRD: {err}");
-                std::process::ExitCode::FAILURE
+                ExitCode::FAILURE
             }
         },
+        Command::Run(args) => {
+            telemetry::init(args.log_format);
+            let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+            let run = operator::run(*args, stopped.map(|_| ()));
+            tokio::pin!(run);
+            let result = tokio::select! {
+                result = &mut run => result,
+                () = shutdown::signal() => {
+                    tracing::info!("shutting down");
+                    let _ = stop.send(());
+                    // Finish in-flight reconciles, but never wait past the grace period or a
+                    // second signal, whatever state the process is in.
+                    tokio::select! {
+                        result = &mut run => result,
+                        () = tokio::time::sleep(controller::SHUTDOWN_GRACE) => Ok(()),
+                        () = shutdown::signal() => Ok(()),
+                    }
+                }
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!(%err, "stytch-saml-operator failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

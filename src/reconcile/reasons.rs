@@ -66,7 +66,12 @@ pub enum Reason {
     SecretKeyNotFound,
     ConfigMapNotFound,
     ConfigMapKeyNotFound,
+    // Lifecycle.
+    CreatePendingAmbiguous,
+    CredentialsSecretNeededForDeletion,
     // Transient and unknown.
+    KubernetesApiError,
+    MetadataFetchFailed,
     RateLimited,
     StytchUnavailable,
     StytchRequestRejected,
@@ -109,6 +114,8 @@ impl Reason {
                 | Self::CertificateExpiringSoon
                 | Self::RateLimited
                 | Self::StytchUnavailable
+                | Self::KubernetesApiError
+                | Self::MetadataFetchFailed
         )
     }
 }

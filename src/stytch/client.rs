@@ -57,6 +57,11 @@ impl Default for StytchConfig {
     }
 }
 
+/// Sees every Stytch HTTP exchange (metrics). `status` is `None` when no response came back.
+pub trait RequestObserver: Send + Sync + std::fmt::Debug {
+    fn observe(&self, endpoint: &'static str, status: Option<u16>);
+}
+
 /// `(project_id, organization)`: the scope of one write lock.
 type OrgKey = (String, String);
 
@@ -66,12 +71,21 @@ pub struct StytchPool {
     http: reqwest::Client,
     config: StytchConfig,
     limiters: Mutex<HashMap<String, Arc<TokenBucket>>>,
+    observer: Option<Arc<dyn RequestObserver>>,
     org_locks: Mutex<HashMap<OrgKey, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl StytchPool {
     /// Builds the HTTP client (rustls, `User-Agent: stytch-saml-operator/<version>`).
     pub fn new(config: StytchConfig) -> Result<Arc<Self>, StytchError> {
+        Self::with_observer(config, None)
+    }
+
+    /// Like [`StytchPool::new`], reporting every request to `observer`.
+    pub fn with_observer(
+        config: StytchConfig,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Result<Arc<Self>, StytchError> {
         let mut builder = reqwest::Client::builder();
         for der in &config.extra_root_certificates {
             let cert = reqwest::Certificate::from_der(der)
@@ -89,6 +103,7 @@ impl StytchPool {
             http,
             config,
             limiters: Mutex::default(),
+            observer,
             org_locks: Mutex::default(),
         }))
     }
@@ -408,8 +423,20 @@ impl StytchClient {
         if let Some(body) = body {
             request = request.body(body.to_vec());
         }
-        let response = request.send().await.map_err(|e| transport(endpoint, &e))?;
+        let observe = |status: Option<u16>| {
+            if let Some(observer) = &self.pool.observer {
+                observer.observe(endpoint, status);
+            }
+        };
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                observe(None);
+                return Err(transport(endpoint, &e));
+            }
+        };
         let status = response.status().as_u16();
+        observe(Some(status));
         let retry_after = response
             .headers()
             .get(header::RETRY_AFTER)

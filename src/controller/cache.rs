@@ -1,0 +1,78 @@
+//! A short-lived, single-flight cache of Get-SSO-Connections answers per organization, so that
+//! many resources of one organization cost one list call per resync.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::stytch::model::SamlConnection;
+use crate::stytch::{StytchClient, StytchError};
+
+type Entry = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Vec<SamlConnection>>)>>>;
+
+/// Organization listings keyed by `(project_id, organization)`.
+#[derive(Debug)]
+pub struct OrgCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<(String, String), Entry>>,
+}
+
+impl OrgCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::default(),
+        }
+    }
+
+    fn entry(&self, client: &StytchClient, organization: &str) -> Entry {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((client.project_id().to_owned(), organization.to_owned()))
+            .or_default()
+            .clone()
+    }
+
+    /// The organization's SAML connections, from cache when fresh. Concurrent callers for the
+    /// same organization wait for one request instead of sending their own.
+    pub async fn get(
+        &self,
+        client: &StytchClient,
+        organization: &str,
+    ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
+        let entry = self.entry(client, organization);
+        let mut slot = entry.lock().await;
+        if let Some((at, list)) = slot.as_ref()
+            && at.elapsed() < self.ttl
+        {
+            return Ok(list.clone());
+        }
+        let list = Arc::new(client.get_connections(organization).await?.saml_connections);
+        *slot = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    /// Reads the organization fresh (after a write) and refreshes the cache with the answer.
+    pub async fn refresh(
+        &self,
+        client: &StytchClient,
+        organization: &str,
+    ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
+        let entry = self.entry(client, organization);
+        let mut slot = entry.lock().await;
+        let list = Arc::new(client.get_connections(organization).await?.saml_connections);
+        *slot = Some((Instant::now(), list.clone()));
+        Ok(list)
+    }
+
+    /// Drops the organization's entry (after a write whose result is not read back).
+    pub fn invalidate(&self, client: &StytchClient, organization: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(client.project_id().to_owned(), organization.to_owned()));
+    }
+}

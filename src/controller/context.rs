@@ -1,0 +1,154 @@
+//! Shared state of the controller: clients, caches, settings, metrics, Event recorder.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
+use tokio::time::Instant;
+
+use super::cache::OrgCache;
+use crate::api::SamlConnection;
+use crate::metadata::MetadataFetcher;
+use crate::metrics::Metrics;
+use crate::stytch::StytchPool;
+
+/// Settings of a running controller.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// How long before a certificate's expiry `CertificateExpiringSoon` turns True.
+    pub expiry_warning: Duration,
+    /// How often every resource is compared with Stytch again.
+    pub resync_interval: Duration,
+    /// Namespaces watched; empty means all.
+    pub namespaces: Vec<String>,
+    /// Label selector restricting the watched resources (sharding).
+    pub label_selector: Option<String>,
+    /// Concurrent reconciles.
+    pub concurrency: u16,
+    /// Base delay of the per-object backoff after transient errors.
+    pub backoff_base: Duration,
+    /// Largest per-object backoff.
+    pub backoff_max: Duration,
+    /// Minimum spacing of identical Warning Events for one object.
+    pub warning_event_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            expiry_warning: Duration::from_secs(30 * 24 * 3600),
+            resync_interval: Duration::from_secs(600),
+            namespaces: Vec::new(),
+            label_selector: None,
+            concurrency: 8,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            warning_event_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Everything a reconcile needs.
+pub struct Context {
+    pub client: kube::Client,
+    pub stytch: Arc<StytchPool>,
+    pub orgs: OrgCache,
+    pub metadata: MetadataFetcher,
+    pub metrics: Arc<Metrics>,
+    pub recorder: Recorder,
+    pub settings: Settings,
+    /// Consecutive transient failures per object uid.
+    failures: Mutex<HashMap<String, u32>>,
+    /// Last time a Warning with a given reason was published per object uid.
+    warnings: Mutex<HashMap<(String, String), Instant>>,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        stytch: Arc<StytchPool>,
+        metadata: MetadataFetcher,
+        metrics: Arc<Metrics>,
+        recorder: Recorder,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            client,
+            stytch,
+            // Long enough to serve one resync burst of an organization with one read, short
+            // enough that every resync reads Stytch afresh.
+            orgs: OrgCache::new(Duration::from_secs(5).min(settings.resync_interval / 2)),
+            metadata,
+            metrics,
+            recorder,
+            settings,
+            failures: Mutex::default(),
+            warnings: Mutex::default(),
+        }
+    }
+
+    /// Counts a transient failure and returns how many happened in a row.
+    pub fn record_failure(&self, uid: &str) -> u32 {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = failures.entry(uid.to_owned()).or_default();
+        *n = n.saturating_add(1);
+        *n
+    }
+
+    /// Resets the failure count after a reconcile that did not fail transiently.
+    pub fn record_success(&self, uid: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(uid);
+    }
+
+    /// Publishes an Event about `obj`. Warnings with the same reason are published at most once
+    /// per `warning_event_interval` per object, so a flapping resource cannot flood Events.
+    pub async fn event(
+        &self,
+        obj: &SamlConnection,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
+        if type_ == EventType::Warning {
+            let key = (obj.uid().unwrap_or_default(), reason.to_owned());
+            let mut warnings = self.warnings.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(last) = warnings.get(&key)
+                && last.elapsed() < self.settings.warning_event_interval
+            {
+                return;
+            }
+            warnings.insert(key, Instant::now());
+        }
+        let event = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(note.chars().take(1000).collect()),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(err) = self.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::warn!(%err, object = %obj.name_any(), "cannot publish Event");
+        }
+    }
+
+    /// Forgets per-object state of a deleted resource.
+    pub fn forget(&self, obj: &SamlConnection) {
+        let uid = obj.uid().unwrap_or_default();
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&uid);
+        self.warnings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(u, _), _| *u != uid);
+        self.metrics
+            .forget(&obj.namespace().unwrap_or_default(), &obj.name_any());
+    }
+}

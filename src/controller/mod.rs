@@ -1,0 +1,194 @@
+//! The `SamlConnection` controller: kube-runtime wiring around [`reconcile::reconcile`].
+
+mod apply;
+mod cache;
+mod context;
+mod error;
+mod kubeio;
+mod lifecycle;
+mod reconcile;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Api, ResourceExt};
+use rand::Rng;
+
+pub use context::{Context, Settings};
+pub use error::Error;
+pub use kubeio::{
+    CONNECTION_ID_ANNOTATION, CREATE_PENDING_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION,
+};
+pub use lifecycle::create_display_name;
+
+use crate::api::SamlConnection;
+use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};
+
+/// Backoff after a transient failure: exponential per object with full jitter, at least the
+/// server's `Retry-After`.
+pub fn error_policy(obj: Arc<SamlConnection>, error: &Error, ctx: Arc<Context>) -> Action {
+    let failures = ctx.record_failure(&obj.uid().unwrap_or_default());
+    let s = &ctx.settings;
+    let exp = 1u32
+        .checked_shl(failures.saturating_sub(1).min(16))
+        .unwrap_or(u32::MAX);
+    let cap = s.backoff_base.saturating_mul(exp).min(s.backoff_max);
+    // Full jitter, but never below a tenth of the cap so retries stay spaced.
+    let jittered = cap.mul_f64(rand::rng().random_range(0.1..=1.0));
+    let delay = error
+        .retry_after()
+        .map_or(jittered, |after| after.max(jittered));
+    tracing::debug!(object = %obj.name_any(), failures, ?delay, "backing off");
+    Action::requeue(delay)
+}
+
+fn watch_config(settings: &Settings) -> watcher::Config {
+    let mut wc = watcher::Config::default().any_semantic();
+    if let Some(selector) = &settings.label_selector {
+        wc = wc.labels(selector);
+    }
+    wc
+}
+
+/// The resources of `store` in `namespace` that reference the object `name` (a Secret when
+/// `secret` is true, else a ConfigMap).
+fn referencing(
+    store: &Store<SamlConnection>,
+    namespace: Option<String>,
+    name: &str,
+    secret: bool,
+) -> Vec<ObjectRef<SamlConnection>> {
+    store
+        .state()
+        .iter()
+        .filter(|o| o.namespace() == namespace)
+        .filter(|o| {
+            if secret {
+                referenced_secrets(&o.spec).contains(name)
+            } else {
+                referenced_config_maps(&o.spec).contains(name)
+            }
+        })
+        .map(|o| ObjectRef::from_obj(o.as_ref()))
+        .collect()
+}
+
+/// One controller for one namespace (or all): watches SamlConnections and the Secrets and
+/// ConfigMaps they reference, and re-checks everything every resync interval.
+fn controller(
+    ctx: Arc<Context>,
+    namespace: Option<&str>,
+    readiness: Arc<Readiness>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> impl Stream<Item = ()> {
+    let client = ctx.client.clone();
+    let (conns, secrets, config_maps): (Api<SamlConnection>, Api<Secret>, Api<ConfigMap>) =
+        match namespace {
+            Some(ns) => (
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client.clone(), ns),
+                Api::namespaced(client, ns),
+            ),
+            None => (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client),
+            ),
+        };
+    let settings = ctx.settings.clone();
+    let controller = Controller::new(conns, watch_config(&settings))
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+    let store = controller.store();
+    let secret_store = store.clone();
+    let ready_store = store.clone();
+    tokio::spawn(async move {
+        if ready_store.wait_until_ready().await.is_ok() {
+            readiness.synced();
+        }
+    });
+    let resync = settings.resync_interval;
+    let ticks = futures::stream::unfold((), move |()| async move {
+        tokio::time::sleep(resync).await;
+        Some(((), ()))
+    });
+    controller
+        .watches(
+            secrets,
+            watcher::Config::default().any_semantic(),
+            move |s: Secret| referencing(&secret_store, s.namespace(), &s.name_any(), true),
+        )
+        .watches(
+            config_maps,
+            watcher::Config::default().any_semantic(),
+            move |c: ConfigMap| referencing(&store, c.namespace(), &c.name_any(), false),
+        )
+        .reconcile_all_on(ticks)
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, error_policy, ctx)
+        .map(|result| {
+            if let Err(err) = result {
+                tracing::debug!(%err, "controller event");
+            }
+        })
+}
+
+/// Runs the controllers until `shutdown` resolves. Returns once every controller stopped.
+pub async fn run(
+    ctx: Arc<Context>,
+    readiness: Arc<Readiness>,
+    shutdown: futures::future::Shared<impl Future<Output = ()> + Send + Sync + 'static>,
+) {
+    let namespaces: Vec<Option<String>> = if ctx.settings.namespaces.is_empty() {
+        vec![None]
+    } else {
+        ctx.settings.namespaces.iter().cloned().map(Some).collect()
+    };
+    readiness.expect(namespaces.len());
+    let streams = namespaces.iter().map(|ns| {
+        controller(
+            ctx.clone(),
+            ns.as_deref(),
+            readiness.clone(),
+            shutdown.clone(),
+        )
+        .boxed()
+    });
+    futures::stream::select_all(streams)
+        .for_each(|()| async {})
+        .await;
+}
+
+/// Tracks whether every controller's cache has synced (`/readyz`).
+#[derive(Debug, Default)]
+pub struct Readiness {
+    pending: std::sync::atomic::AtomicUsize,
+    started: std::sync::atomic::AtomicBool,
+}
+
+impl Readiness {
+    fn expect(&self, caches: usize) {
+        self.pending
+            .store(caches, std::sync::atomic::Ordering::SeqCst);
+        self.started
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn synced(&self) {
+        self.pending
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True once every watched cache has its initial list.
+    pub fn is_ready(&self) -> bool {
+        self.started.load(std::sync::atomic::Ordering::SeqCst)
+            && self.pending.load(std::sync::atomic::Ordering::SeqCst) == 0
+    }
+}
+
+/// How long a graceful shutdown may take before the process exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

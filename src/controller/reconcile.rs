@@ -1,0 +1,265 @@
+//! The reconcile driver: fetch → resolve + validate → plan → apply → read back → status.
+//! Every decision is made by the pure pipeline in `crate::reconcile`; this file only moves data.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+
+use super::context::Context;
+use super::error::Error;
+use super::{apply, kubeio, lifecycle};
+use crate::api::{ManagementPolicy, MetadataStatus, SamlConnection};
+use crate::metrics::{ConnectionLabels, ObjectLabels, ReconcileLabels};
+use crate::reconcile::status::{self, Outcome, StatusInput};
+use crate::reconcile::{DesiredIdp, IdpMetadata, plan, resolve};
+use crate::stytch::model::SamlConnection as LiveConnection;
+use crate::stytch::{Credentials, StytchClient};
+
+/// What one sync found, whether or not it succeeded.
+#[derive(Default)]
+pub struct Report {
+    pub live: Option<LiveConnection>,
+    pub connection_id: Option<String>,
+    pub metadata: Option<MetadataStatus>,
+}
+
+/// Reconciles one `SamlConnection`.
+pub async fn reconcile(obj: Arc<SamlConnection>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = std::time::Instant::now();
+    let api: Api<SamlConnection> =
+        Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let result = if obj.metadata.deletion_timestamp.is_some() {
+        lifecycle::cleanup(&obj, &api, &ctx).await
+    } else {
+        reconcile_live(&obj, &api, &ctx).await
+    };
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
+    let (result_label, reason) = match &result {
+        Ok(_) => ("success", "Reconciled".to_owned()),
+        Err(e) => ("error", e.reason().to_string()),
+    };
+    ctx.metrics
+        .reconciles
+        .get_or_create(&ReconcileLabels {
+            result: result_label.into(),
+            reason,
+        })
+        .inc();
+    let uid = obj.uid().unwrap_or_default();
+    match result {
+        Ok(action) => {
+            ctx.record_success(&uid);
+            Ok(action)
+        }
+        // Permanent errors wait for a change of the resource or of what it references.
+        Err(e) if e.is_permanent() => {
+            ctx.record_success(&uid);
+            Ok(Action::await_change())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn reconcile_live(
+    obj: &SamlConnection,
+    api: &Api<SamlConnection>,
+    ctx: &Context,
+) -> Result<Action, Error> {
+    kubeio::ensure_finalizer(api, obj).await?;
+    let mut report = Report::default();
+    let result = sync(obj, api, ctx, &mut report).await;
+    let credentials_secret = &obj.spec.credentials_ref.name;
+    let outcome = match &result {
+        Ok(outcome) => outcome.clone(),
+        Err(e) => Outcome::Failed {
+            reason: e.reason(),
+            message: e.message(credentials_secret),
+            permanent: e.is_permanent(),
+        },
+    };
+    write_status(obj, api, ctx, &report, outcome).await?;
+    if let Err(e) = &result {
+        let note = e.message(credentials_secret);
+        tracing::warn!(object = %obj.name_any(), reason = %e.reason(), error = %note, "reconcile failed");
+        ctx.event(
+            obj,
+            EventType::Warning,
+            e.reason().as_str(),
+            "Reconcile",
+            note,
+        )
+        .await;
+    }
+    result.map(|_| Action::await_change())
+}
+
+/// Computes and writes the status when it changed (ignoring timestamps), and updates gauges.
+pub async fn write_status(
+    obj: &SamlConnection,
+    api: &Api<SamlConnection>,
+    ctx: &Context,
+    report: &Report,
+    outcome: Outcome,
+) -> Result<(), Error> {
+    let new = status::compute(&StatusInput {
+        generation: obj.metadata.generation,
+        previous: obj.status.as_ref(),
+        live: report.live.as_ref(),
+        connection_id: report.connection_id.as_deref(),
+        outcome,
+        metadata: report.metadata.clone(),
+        now: Timestamp::now(),
+        expiry_warning: ctx.settings.expiry_warning,
+    });
+    let labels = ObjectLabels {
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+    };
+    let is_true = |t: &str| {
+        new.conditions
+            .iter()
+            .any(|c| c.type_ == t && c.status == "True")
+    };
+    ctx.metrics
+        .ready
+        .get_or_create(&labels)
+        .set(i64::from(is_true(status::READY)));
+    ctx.metrics
+        .synced
+        .get_or_create(&labels)
+        .set(i64::from(is_true(status::SYNCED)));
+    if let (Some(id), Some(expiry)) = (&new.connection_id, &new.earliest_certificate_expiry)
+        && let Ok(t) = expiry.parse::<Timestamp>()
+    {
+        let key = ConnectionLabels {
+            namespace: labels.namespace.clone(),
+            name: labels.name.clone(),
+            connection_id: id.clone(),
+        };
+        ctx.metrics
+            .certificate_expiry
+            .get_or_create(&key)
+            .set(t.as_second() as f64);
+    }
+    if status::changed(obj.status.as_ref(), &new) {
+        kubeio::write_status(api, &obj.name_any(), &new).await?;
+    }
+    Ok(())
+}
+
+/// The connection id this resource manages, if known: spec, then annotation, then status.
+pub fn known_connection_id(obj: &SamlConnection) -> Option<String> {
+    obj.spec
+        .connection_id
+        .clone()
+        .or_else(|| {
+            obj.annotations()
+                .get(kubeio::CONNECTION_ID_ANNOTATION)
+                .cloned()
+        })
+        .or_else(|| obj.status.as_ref().and_then(|s| s.connection_id.clone()))
+        .filter(|id| !id.is_empty())
+}
+
+/// Credentials from the fetched Secret, or a permanent error naming the Secret.
+pub fn credentials(
+    obj: &SamlConnection,
+    sources: &crate::reconcile::Sources,
+) -> Result<Credentials, Error> {
+    let name = &obj.spec.credentials_ref.name;
+    let data = sources.secrets.get(name).ok_or_else(|| Error::Permanent {
+        reason: crate::reconcile::Reason::CredentialsSecretNotFound,
+        message: format!(
+            "credentials Secret `{name}` not found in namespace `{}`",
+            obj.namespace().unwrap_or_default()
+        ),
+    })?;
+    Credentials::from_secret_data(data).map_err(|e| Error::Permanent {
+        reason: crate::reconcile::Reason::CredentialsSecretInvalid,
+        message: format!("credentials Secret `{name}`: {e}"),
+    })
+}
+
+async fn sync(
+    obj: &SamlConnection,
+    api: &Api<SamlConnection>,
+    ctx: &Context,
+    report: &mut Report,
+) -> Result<Outcome, Error> {
+    report.connection_id = known_connection_id(obj);
+    if obj.spec.suspend {
+        return Ok(Outcome::Suspended);
+    }
+    let sources = kubeio::fetch_sources(&ctx.client, obj).await?;
+    let creds = credentials(obj, &sources)?;
+    let mut desired = resolve(&obj.spec, &sources, Timestamp::now()).map_err(Error::Invalid)?;
+    if let DesiredIdp::MetadataUrl { url, metadata } = &mut desired.idp {
+        let fetched = ctx
+            .metadata
+            .fetch(url)
+            .await
+            .map_err(super::apply::metadata_error)?;
+        report.metadata = Some(MetadataStatus {
+            fetched_at: Some(fetched.fetched_at.to_string()),
+            sha256: Some(fetched.sha256.clone()),
+        });
+        *metadata = Some(IdpMetadata { ..fetched.metadata });
+    }
+    let client: StytchClient = ctx.stytch.client(creds)?;
+    let org = obj.spec.organization_id.as_str();
+    let live = match report.connection_id.clone() {
+        Some(id) => {
+            let list = ctx.orgs.get(&client, org).await?;
+            match list.iter().find(|c| c.connection_id == id) {
+                Some(live) => live.clone(),
+                None => return Err(lifecycle::missing_connection(obj, &id)),
+            }
+        }
+        None if obj.spec.management_policy == ManagementPolicy::ObserveOnly => {
+            return Err(Error::Permanent {
+                reason: crate::reconcile::Reason::ConnectionNotFound,
+                message: "ObserveOnly needs spec.connectionId: the operator never creates connections it only observes".into(),
+            });
+        }
+        None => {
+            let created = lifecycle::create_or_adopt(obj, api, ctx, &client).await?;
+            report.connection_id = Some(created.connection_id.clone());
+            created
+        }
+    };
+    report.live = Some(live.clone());
+    let plan = plan(&desired, &live);
+    if plan.is_empty() {
+        return Ok(Outcome::InSync);
+    }
+    let labels = ObjectLabels {
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+    };
+    ctx.metrics.drift_detected.get_or_create(&labels).inc();
+    if obj.spec.management_policy == ManagementPolicy::ObserveOnly {
+        return Ok(Outcome::Drift(plan.drift()));
+    }
+    let after = apply::execute(obj, ctx, &client, &live, &plan).await;
+    // Whatever happened, read back so status shows the truth.
+    let fresh = ctx.orgs.refresh(&client, org).await?;
+    report.live = fresh
+        .iter()
+        .find(|c| c.connection_id == live.connection_id)
+        .cloned();
+    after?;
+    let Some(now_live) = &report.live else {
+        return Err(lifecycle::missing_connection(obj, &live.connection_id));
+    };
+    let remaining = crate::reconcile::plan(&desired, now_live);
+    if remaining.is_empty() {
+        Ok(Outcome::InSync)
+    } else {
+        Ok(Outcome::NotTaken(remaining.drift()))
+    }
+}
