@@ -84,11 +84,16 @@ pub async fn execute(
 
 /// Maps a metadata fetch failure: network trouble is retried, bad content waits for a change.
 pub fn metadata_error(err: FetchError) -> Error {
-    let reason = err.reason();
     let message = format!("IdP metadata: {err}");
     if err.is_transient() {
-        Error::Transient { reason, message }
+        Error::Transient {
+            reason: crate::reconcile::Reason::MetadataFetchFailed,
+            message,
+        }
     } else {
-        Error::Permanent { reason, message }
+        Error::Permanent {
+            reason: err.reason(),
+            message,
+        }
     }
 }
