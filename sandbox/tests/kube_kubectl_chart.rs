@@ -95,6 +95,21 @@ async fn kubectl_applies_chart_builtins() {
             13,
             "{r:?}"
         );
+        // Secret stringData is folded into base64 data.
+        let r = kubectl(
+            &sb,
+            &[
+                "get",
+                "secret",
+                "creds",
+                "-n",
+                "op",
+                "-o",
+                "jsonpath={.data.token}/{.type}/{.stringData}",
+            ],
+        )
+        .await;
+        assert_eq!(r.stdout, "YWJj/Opaque/");
         // Strategic merge patch path for built-ins: change the container env, keep the rest.
         let changed = CHART.replace(
             "- {name: A, value: \"1\"}",

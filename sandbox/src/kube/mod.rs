@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod builtin;
 pub mod cli;
 pub mod crd;
 pub mod delete;

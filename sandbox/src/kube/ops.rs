@@ -108,6 +108,7 @@ pub fn create(
     o: &WriteOpts,
 ) -> ApiResult<Value> {
     check_body_kind(rt, &mut obj, &o.version)?;
+    super::builtin::normalize(rt, &mut obj);
     let key = rt.key();
     if let Some(body_ns) = meta_str(&obj, "namespace").filter(|n| !n.is_empty())
         && rt.namespaced
@@ -233,6 +234,7 @@ pub fn update(
     o: &WriteOpts,
 ) -> ApiResult<Value> {
     check_body_kind(rt, &mut new, &o.version)?;
+    super::builtin::normalize(rt, &mut new);
     let key = rt.key();
     let old = get(state, rt, ns, name)?;
     if let Some(n) = meta_str(&new, "name").filter(|n| !n.is_empty() && *n != name) {
