@@ -82,3 +82,41 @@ async fn error_status_shapes_over_http() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn list_map_keys_must_be_unique_and_status_is_validated() {
+    bounded(async {
+        let (_sb, client) = with_widgets().await;
+        let api = widgets(&client, "default");
+        api.create(&PostParams::default(), &widget("w", "red", 1))
+            .await
+            .expect("create");
+        let dup = json!({"status": {"conditions": [
+            {"type": "Ready", "status": "True"}, {"type": "Ready", "status": "False"}]}});
+        let err = api_err(
+            api.patch_status("w", &PatchParams::default(), &Patch::Merge(dup))
+                .await
+                .expect_err("duplicate"),
+        );
+        assert_eq!(err.code, 422);
+        assert!(
+            err.message
+                .contains("status.conditions[1]: Duplicate value: {\"type\":\"Ready\"}"),
+            "{}",
+            err.message
+        );
+        let missing = json!({"status": {"conditions": [{"type": "Ready"}]}});
+        let err = api_err(
+            api.patch_status("w", &PatchParams::default(), &Patch::Merge(missing))
+                .await
+                .expect_err("required"),
+        );
+        assert!(
+            err.message
+                .contains("status.conditions[0].status: Required value"),
+            "{}",
+            err.message
+        );
+    })
+    .await;
+}

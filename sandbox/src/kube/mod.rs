@@ -12,6 +12,7 @@
 //! ```
 
 pub mod builtin;
+pub mod cel;
 pub mod cli;
 pub mod crd;
 pub mod delete;

@@ -19,7 +19,7 @@ pub fn show(v: &Value) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::String(_) => "string",
         Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
@@ -213,6 +213,7 @@ pub fn check(v: &Value, schema: &Value, path: &str, root: bool, out: &mut Vec<Ca
                     check(item, item_schema, &format!("{path}[{i}]"), false, out);
                 }
             }
+            check_list_uniqueness(items, schema, path, out);
         }
         Value::Object(map) => check_object(map, schema, path, root, out),
         _ => {}
@@ -272,6 +273,49 @@ fn check_string(s: &str, schema: &Value, path: &str, v: &Value, out: &mut Vec<Ca
     }
 }
 
+/// `x-kubernetes-list-type: map` (unique `x-kubernetes-list-map-keys`) and `set` (unique items).
+fn check_list_uniqueness(items: &[Value], schema: &Value, path: &str, out: &mut Vec<Cause>) {
+    let list_type = schema.get("x-kubernetes-list-type").and_then(Value::as_str);
+    let keys: Vec<&str> = schema
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let identity = |item: &Value| -> Value {
+        match list_type {
+            Some("map") => {
+                let m: serde_json::Map<String, Value> = keys
+                    .iter()
+                    .map(|k| {
+                        (
+                            (*k).to_string(),
+                            item.get(*k).cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
+                Value::Object(m)
+            }
+            _ => item.clone(),
+        }
+    };
+    if !matches!(list_type, Some("map") | Some("set")) {
+        return;
+    }
+    let mut seen: Vec<Value> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let id = identity(item);
+        if seen.contains(&id) {
+            out.push(Cause::new(
+                "FieldValueDuplicate",
+                &format!("{path}[{i}]"),
+                format!("Duplicate value: {id}"),
+            ));
+        } else {
+            seen.push(id);
+        }
+    }
+}
+
 fn check_object(
     map: &Map<String, Value>,
     schema: &Value,
@@ -298,44 +342,6 @@ fn check_object(
         }
         if let Some(sub) = props.and_then(|p| p.get(k)).or(additional) {
             check(child, sub, &join(path, k), false, out);
-        }
-    }
-}
-
-fn value_at<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut cur = obj;
-    for seg in path.split('.').filter(|s| !s.is_empty()) {
-        let (name, idx) = match seg.split_once('[') {
-            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
-            None => (seg, None),
-        };
-        cur = cur.get(name)?;
-        if let Some(i) = idx {
-            cur = cur.get(i)?;
-        }
-    }
-    Some(cur)
-}
-
-/// Runs CEL rules; appends causes.
-pub fn check_cel(schema: &Value, obj: &Value, old: Option<&Value>, out: &mut Vec<Cause>) {
-    let validator = kube_cel::Validator::new();
-    if let Err(errors) = validator.validate(schema, obj, old) {
-        for e in errors.iter() {
-            let shown = value_at(obj, &e.field_path)
-                .map(|v| format!("\"{}\"", type_name(v)))
-                .unwrap_or("\"object\"".into());
-            let reason = e
-                .reason
-                .clone()
-                .unwrap_or_else(|| "FieldValueInvalid".into());
-            let message = match reason.as_str() {
-                "FieldValueRequired" => format!("Required value: {}", e.message),
-                "FieldValueForbidden" => format!("Forbidden: {}", e.message),
-                "FieldValueDuplicate" => format!("Duplicate value: {}", e.message),
-                _ => format!("Invalid value: {shown}: {}", e.message),
-            };
-            out.push(Cause::new(&reason, &e.field_path, message));
         }
     }
 }
@@ -368,7 +374,7 @@ pub fn admit(
     let mut causes = Vec::new();
     check(obj, &schema, "", true, &mut causes);
     if causes.is_empty() {
-        check_cel(&schema, obj, old, &mut causes);
+        super::cel::check_cel(&schema, obj, old, &mut causes);
     }
     if causes.is_empty() {
         return Ok(());
