@@ -41,7 +41,8 @@ async fn main() -> ExitCode {
         Command::Run(args) => {
             telemetry::init(args.log_format);
             let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-            let run = operator::run(*args, stopped.map(|_| ()));
+            let in_flight = std::sync::Arc::new(controller::InFlight::default());
+            let run = operator::run(*args, stopped.map(|_| ()), in_flight.clone());
             tokio::pin!(run);
             let result = tokio::select! {
                 result = &mut run => result,
@@ -49,9 +50,11 @@ async fn main() -> ExitCode {
                     tracing::info!("shutting down");
                     let _ = stop.send(());
                     // Finish in-flight reconciles, but never wait past the grace period or a
-                    // second signal, whatever state the process is in.
+                    // second signal, whatever state the process is in (an unreachable API
+                    // server included: with nothing in flight, exit at once).
                     tokio::select! {
                         result = &mut run => result,
+                        () = in_flight.idle() => Ok(()),
                         () = tokio::time::sleep(controller::SHUTDOWN_GRACE) => Ok(()),
                         () = shutdown::signal() => Ok(()),
                     }

@@ -9,7 +9,7 @@ use futures::FutureExt;
 use kube::runtime::events::{Recorder, Reporter};
 use url::Url;
 
-use crate::controller::{self, Context, Readiness, Settings};
+use crate::controller::{self, Context, InFlight, Readiness, Settings};
 use crate::metadata::{FetchPolicy, MetadataFetcher};
 use crate::metrics::Metrics;
 use crate::stytch::{StytchConfig, StytchPool};
@@ -119,6 +119,7 @@ async fn kube_client(args: &RunArgs) -> Result<kube::Client, StartError> {
 pub async fn run(
     args: RunArgs,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+    in_flight: Arc<InFlight>,
 ) -> Result<(), StartError> {
     let shutdown = shutdown.shared();
     let client = kube_client(&args).await?;
@@ -156,6 +157,7 @@ pub async fn run(
         metrics.clone(),
         Recorder::new(client, reporter),
         settings,
+        in_flight,
     ));
     let readiness = Arc::new(Readiness::default());
     let addr = crate::http::serve(

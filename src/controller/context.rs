@@ -59,6 +59,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub settings: Settings,
+    /// Reconciles in progress (shutdown waits for them, up to a grace period).
+    pub in_flight: Arc<super::InFlight>,
     /// Consecutive transient failures per object uid.
     failures: Mutex<HashMap<String, u32>>,
     /// Last time a Warning with a given reason was published per object uid.
@@ -73,6 +75,7 @@ impl Context {
         metrics: Arc<Metrics>,
         recorder: Recorder,
         settings: Settings,
+        in_flight: Arc<super::InFlight>,
     ) -> Self {
         Self {
             client,
@@ -84,6 +87,7 @@ impl Context {
             metrics,
             recorder,
             settings,
+            in_flight,
             failures: Mutex::default(),
             warnings: Mutex::default(),
         }

@@ -28,6 +28,7 @@ pub struct Report {
 
 /// Reconciles one `SamlConnection`.
 pub async fn reconcile(obj: Arc<SamlConnection>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _in_flight = ctx.in_flight.start();
     let started = std::time::Instant::now();
     let api: Api<SamlConnection> =
         Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());

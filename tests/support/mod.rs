@@ -91,7 +91,7 @@ impl Env {
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
         use futures::FutureExt;
         self.operator = Some(tokio::spawn(async move {
-            stytch_saml_operator::operator::run(args, stopped.map(|_| ()))
+            stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
                 .await
                 .unwrap();
         }));
