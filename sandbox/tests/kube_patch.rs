@@ -88,3 +88,31 @@ async fn finalizers_delay_deletion() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn server_side_apply_conflicts_between_managers() {
+    bounded(async {
+        let (sb, client) = with_widgets().await;
+        let api = widgets(&client, "default");
+        let cfg = |color: &str| json!({"apiVersion": "example.test/v1", "kind": "Widget", "metadata": {"name": "c"}, "spec": {"color": color, "size": 1}});
+        api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cfg("red"))).await.expect("alice");
+        // Same values: shared ownership, no conflict.
+        api.patch("c", &PatchParams::apply("bob"), &Patch::Apply(cfg("red"))).await.expect("bob shares");
+        let err = api_err(api.patch("c", &PatchParams::apply("bob"), &Patch::Apply(cfg("blue"))).await.expect_err("conflict"));
+        assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
+        assert!(err.message.starts_with("Apply failed with 1 conflict: conflict with \"alice\" using example.test/v1: .spec.color"), "{}", err.message);
+        let w = api.patch("c", &PatchParams::apply("bob").force(), &Patch::Apply(cfg("blue"))).await.expect("forced");
+        assert_eq!(w.data["spec"]["color"], json!("blue"));
+        // Ownership moved: alice re-applying red now conflicts with bob.
+        let err = api_err(api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cfg("red"))).await.expect_err("conflict"));
+        assert!(err.message.contains("conflict with \"bob\""), "{}", err.message);
+        // kubectl reports the conflict and resolves it with --force-conflicts.
+        let yaml = "apiVersion: example.test/v1\nkind: Widget\nmetadata:\n  name: c\nspec:\n  color: green\n  size: 1\n";
+        let r = kubectl_in(&sb, &["apply", "--server-side", "-f", "-"], Some(yaml)).await;
+        assert!(!r.ok && r.stderr.contains("Apply failed with 1 conflict: conflict with \"bob\""), "{r:?}");
+        let r = kubectl_in(&sb, &["apply", "--server-side", "--force-conflicts", "-f", "-"], Some(yaml)).await;
+        assert!(r.ok, "{r:?}");
+        assert_eq!(api.get("c").await.expect("get").data["spec"]["color"], json!("green"));
+    })
+    .await;
+}

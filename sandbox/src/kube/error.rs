@@ -43,6 +43,9 @@ pub enum ApiError {
         "Operation cannot be fulfilled on {resource} \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
     )]
     Conflict { resource: String, name: String },
+    /// 409 Conflict of server-side apply field managers.
+    #[error("Apply failed with {} conflict{}: {}", .0.len(), if .0.len() == 1 { "" } else { "s" }, join_conflicts(.0))]
+    ApplyConflict(Vec<Cause>),
     /// 422 Invalid.
     #[error("{kind_group} \"{name}\" is invalid: {}", join_causes(.causes))]
     Invalid {
@@ -73,6 +76,14 @@ pub enum ApiError {
     },
 }
 
+fn join_conflicts(causes: &[Cause]) -> String {
+    let parts: Vec<String> = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.message, c.field))
+        .collect();
+    parts.join("\n")
+}
+
 fn join_causes(causes: &[Cause]) -> String {
     let parts: Vec<String> = causes
         .iter()
@@ -96,7 +107,7 @@ impl ApiError {
     pub fn code(&self) -> u16 {
         match self {
             Self::NotFound { .. } | Self::NoRoute => 404,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict(_) => 409,
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed => 405,
@@ -111,7 +122,7 @@ impl ApiError {
         match self {
             Self::NotFound { .. } | Self::NoRoute => "NotFound".into(),
             Self::AlreadyExists { .. } => "AlreadyExists".into(),
-            Self::Conflict { .. } => "Conflict".into(),
+            Self::Conflict { .. } | Self::ApplyConflict(_) => "Conflict".into(),
             Self::Invalid { .. } => "Invalid".into(),
             Self::BadRequest(_) => "BadRequest".into(),
             Self::MethodNotAllowed => "MethodNotAllowed".into(),
@@ -145,6 +156,9 @@ impl ApiError {
             } => Some(json!({
                 "name": name, "group": group, "kind": kind,
                 "causes": causes.iter().map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field})).collect::<Vec<_>>(),
+            })),
+            Self::ApplyConflict(causes) => Some(json!({
+                "causes": causes.iter().map(|c| json!({"reason": c.reason, "message": format!("{}: {}", c.message, c.field), "field": c.field})).collect::<Vec<_>>(),
             })),
             _ => None,
         };

@@ -20,6 +20,7 @@ pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod fieldset;
 pub mod handlers;
 pub mod meta;
 pub mod openapi;

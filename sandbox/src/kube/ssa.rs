@@ -7,11 +7,14 @@
 //! - each field manager's applied field set is recorded in `metadata.managedFields`
 //!   (`operation: Apply`, `fieldsType: FieldsV1`, per subresource), in the real `f:`/`k:` format;
 //! - fields (and keyed list items) the same manager applied before but omits now are removed;
-//! - conflicts between managers are NOT detected: `force` is accepted and ignored, the last
-//!   applier wins.
+//! - conflicts are detected against other *Apply* managers only (non-apply writes do not record
+//!   `managedFields`): a field another apply manager owns with a different value than the new
+//!   configuration is a 409 `Conflict` unless `force=true`, which transfers its ownership.
 
 use serde_json::{Map, Value, json};
 
+use super::error::Cause;
+use super::fieldset;
 use super::meta;
 use super::patch::{list_key, strategic};
 
@@ -132,7 +135,8 @@ pub fn apply(
     manager: &str,
     status_only: bool,
     has_status: bool,
-) -> Value {
+    force: bool,
+) -> Result<Value, Vec<Cause>> {
     let subresource = if status_only { "status" } else { "" };
     let is_mine = |e: &Value| {
         e.get("manager").and_then(Value::as_str) == Some(manager)
@@ -149,6 +153,18 @@ pub fn apply(
         .find(|e| is_mine(e))
         .and_then(|e| e.get("fieldsV1").cloned());
     let new_set = field_set(config, status_only, has_status);
+    let (entries, conflicts) = contest(
+        entries,
+        &new_set,
+        current,
+        config,
+        force,
+        &is_mine,
+        subresource,
+    );
+    if !conflicts.is_empty() {
+        return Err(conflicts);
+    }
 
     let mut cfg = config.clone();
     if let Some(m) = cfg.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -175,7 +191,74 @@ pub fn apply(
     let mut kept: Vec<Value> = entries.into_iter().filter(|e| !is_mine(e)).collect();
     kept.push(entry);
     meta::meta_mut(&mut result).insert("managedFields".into(), Value::Array(kept));
-    result
+    Ok(result)
+}
+
+/// Finds fields of `new_set` owned by other apply managers (same subresource) whose live value
+/// differs from the configuration. With `force`, ownership moves to the applier; otherwise the
+/// conflicts are returned as causes.
+fn contest(
+    mut entries: Vec<Value>,
+    new_set: &Value,
+    current: Option<&Value>,
+    config: &Value,
+    force: bool,
+    is_mine: &dyn Fn(&Value) -> bool,
+    subresource: &str,
+) -> (Vec<Value>, Vec<Cause>) {
+    let mut conflicts = Vec::new();
+    let Some(current) = current else {
+        return (entries, conflicts);
+    };
+    let wanted = fieldset::leaves(new_set);
+    for entry in entries.iter_mut() {
+        let other_apply = entry.get("operation").and_then(Value::as_str) == Some("Apply")
+            && entry
+                .get("subresource")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                == subresource;
+        if is_mine(entry) || !other_apply {
+            continue;
+        }
+        let manager = entry
+            .get("manager")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let api_version = entry
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let Some(theirs) = entry.get_mut("fieldsV1") else {
+            continue;
+        };
+        for path in &wanted {
+            if !fieldset::contains(theirs, path) {
+                continue;
+            }
+            if fieldset::value_at(current, path) == fieldset::value_at(config, path) {
+                continue;
+            }
+            if force {
+                fieldset::remove(theirs, path);
+            } else {
+                let field = fieldset::display(path);
+                conflicts.push(Cause::new(
+                    "FieldManagerConflict",
+                    &field,
+                    format!("conflict with \"{manager}\" using {api_version}"),
+                ));
+            }
+        }
+    }
+    entries.retain(|e| {
+        e.get("fieldsV1")
+            .and_then(Value::as_object)
+            .is_none_or(|m| !m.is_empty())
+    });
+    (entries, conflicts)
 }
 
 #[cfg(test)]
@@ -188,7 +271,7 @@ mod tests {
             "status": {"conditions": [{"type": "Other", "status": "True"}]}});
         let cfg1 = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a"},
             "status": {"phase": "A", "conditions": [{"type": "Ready", "status": "False"}]}});
-        let r1 = apply(Some(&live), &cfg1, "ctl", true, true);
+        let r1 = apply(Some(&live), &cfg1, "ctl", true, true, false).unwrap_or_default();
         assert_eq!(
             r1.pointer("/status/conditions")
                 .and_then(Value::as_array)
@@ -197,7 +280,7 @@ mod tests {
         );
         let cfg2 = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a"},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        let r2 = apply(Some(&r1), &cfg2, "ctl", true, true);
+        let r2 = apply(Some(&r1), &cfg2, "ctl", true, true, false).unwrap_or_default();
         assert_eq!(r2.pointer("/status/phase"), None);
         assert_eq!(
             r2.pointer("/status/conditions/0/type"),

@@ -183,7 +183,9 @@ pub(crate) fn patch_object(
                 manager,
                 t.status,
                 has_status,
+                q.get("force").is_some_and(|f| f == "true"),
             )
+            .map_err(ApiError::ApplyConflict)?
         }
     };
     if current.is_none() {
