@@ -8,6 +8,7 @@
 pub mod api;
 pub mod controller;
 pub mod http;
+pub mod leader;
 pub mod metadata;
 pub mod metrics;
 pub mod operator;

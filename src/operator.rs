@@ -52,6 +52,8 @@ pub struct RunArgs {
     /// Kubeconfig to use instead of the in-cluster or default configuration.
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub leader: crate::leader::LeaderArgs,
     /// Allow http:// metadata URLs (tests against local servers only; never in production).
     #[arg(long, hide = true)]
     pub insecure_allow_http_metadata: bool,
@@ -97,6 +99,10 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Leader(#[from] crate::leader::LeaderError),
+    #[error("leadership lost; exiting so a restart can rejoin the election")]
+    LeadershipLost,
 }
 
 async fn kube_client(args: &RunArgs) -> Result<kube::Client, StartError> {
@@ -172,7 +178,35 @@ pub async fn run(
         source,
     })?;
     tracing::info!(%addr, namespaces = ?args.namespaces, "stytch-saml-operator started");
-    controller::run(ctx, readiness, shutdown).await;
+    if !args.leader.leader_elect {
+        controller::run(ctx, readiness, shutdown).await;
+        tracing::info!("stytch-saml-operator stopped");
+        return Ok(());
+    }
+    // A standby replica is ready (healthy) while it waits for the Lease.
+    readiness.standby(true);
+    let identity = crate::leader::identity();
+    let mut leadership = tokio::select! {
+        leadership = crate::leader::acquire(ctx.client.clone(), &args.leader, identity) => leadership?,
+        () = shutdown.clone() => return Ok(()),
+    };
+    readiness.standby(false);
+    let (lost_tx, lost_rx) = futures::channel::oneshot::channel::<()>();
+    let stop = futures::future::select(shutdown.clone(), lost_rx.map(|_| ()))
+        .map(|_| ())
+        .shared();
+    let controllers = controller::run(ctx, readiness, stop);
+    tokio::pin!(controllers);
+    let lost = tokio::select! {
+        () = &mut controllers => false,
+        () = leadership.lost() => true,
+    };
+    if lost {
+        let _ = lost_tx.send(());
+        let _ = tokio::time::timeout(controller::SHUTDOWN_GRACE, controllers).await;
+        return Err(StartError::LeadershipLost);
+    }
+    leadership.release().await;
     tracing::info!("stytch-saml-operator stopped");
     Ok(())
 }

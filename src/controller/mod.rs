@@ -168,6 +168,7 @@ pub async fn run(
 pub struct Readiness {
     pending: std::sync::atomic::AtomicUsize,
     started: std::sync::atomic::AtomicBool,
+    standby: std::sync::atomic::AtomicBool,
 }
 
 impl Readiness {
@@ -183,10 +184,17 @@ impl Readiness {
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// True once every watched cache has its initial list.
+    /// Marks a replica waiting for leadership as ready (it is healthy, just not leading).
+    pub fn standby(&self, waiting: bool) {
+        self.standby
+            .store(waiting, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True once every watched cache has its initial list, or while standing by.
     pub fn is_ready(&self) -> bool {
-        self.started.load(std::sync::atomic::Ordering::SeqCst)
-            && self.pending.load(std::sync::atomic::Ordering::SeqCst) == 0
+        self.standby.load(std::sync::atomic::Ordering::SeqCst)
+            || self.started.load(std::sync::atomic::Ordering::SeqCst)
+                && self.pending.load(std::sync::atomic::Ordering::SeqCst) == 0
     }
 }
 

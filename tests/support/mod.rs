@@ -28,6 +28,31 @@ struct Args {
     run: RunArgs,
 }
 
+/// An operator running in-process.
+pub struct Operator {
+    stop: Option<futures::channel::oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Operator {
+    /// Stops it gracefully (releasing its Lease when it leads).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), handle).await;
+        }
+    }
+
+    /// Kills it abruptly (no Lease release), like a crashed pod.
+    pub fn abort(mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.abort();
+        }
+    }
+}
+
 pub struct Env {
     pub kube: KubeSandbox,
     pub stytch: StytchSandbox,
@@ -74,6 +99,13 @@ impl Env {
 
     /// Starts the operator in-process with extra flags.
     pub fn start_operator(&mut self, extra: &[&str]) {
+        let op = self.spawn_operator(extra);
+        self.stop = op.stop;
+        self.operator = op.handle;
+    }
+
+    /// Starts another in-process operator, owned by the caller.
+    pub fn spawn_operator(&self, extra: &[&str]) -> Operator {
         let kubeconfig = self.kube.kubeconfig_path().display().to_string();
         let mut argv = vec![
             "run",
@@ -90,12 +122,15 @@ impl Env {
             Args::parse_from(std::iter::once("test").chain(argv.iter().skip(1).copied())).run;
         let (stop, stopped) = futures::channel::oneshot::channel::<()>();
         use futures::FutureExt;
-        self.operator = Some(tokio::spawn(async move {
+        let handle = Some(tokio::spawn(async move {
             stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
                 .await
                 .unwrap();
         }));
-        self.stop = Some(stop);
+        Operator {
+            stop: Some(stop),
+            handle,
+        }
     }
 
     pub async fn stop_operator(&mut self) {
