@@ -102,6 +102,36 @@ pub fn display(path: &[String]) -> String {
     s
 }
 
+/// After a non-apply write (`old` -> `next`), apply managers lose the fields whose value changed
+/// or disappeared: the writer takes them over, as on a real server.
+pub fn release_changed(next: &mut Value, old: &Value) {
+    let view = next.clone();
+    let Some(entries) = next
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for entry in entries.iter_mut() {
+        if entry.get("operation").and_then(Value::as_str) != Some("Apply") {
+            continue;
+        }
+        let Some(set) = entry.get_mut("fieldsV1") else {
+            continue;
+        };
+        for path in leaves(set) {
+            if value_at(&view, &path) != value_at(old, &path) {
+                remove(set, &path);
+            }
+        }
+    }
+    entries.retain(|e| {
+        e.get("fieldsV1")
+            .and_then(Value::as_object)
+            .is_none_or(|m| !m.is_empty())
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -313,6 +313,9 @@ pub fn update(
             ));
         }
     }
+    if !o.apply {
+        super::fieldset::release_changed(&mut next, &old);
+    }
     if spec_part(&next, has_status) != spec_part(&old, has_status) {
         let g = meta::generation(&old) + 1;
         meta_mut(&mut next).insert("generation".into(), json!(g));
