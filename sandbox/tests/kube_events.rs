@@ -49,6 +49,27 @@ async fn recorder_events_show_up_in_describe() {
             r.ok && r.stdout.contains("Synced") && r.stdout.contains("widget synced"),
             "{r:?}"
         );
+        let r = kubectl(&sb, &["get", "events"]).await;
+        let header: Vec<&str> = r
+            .stdout
+            .lines()
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        assert_eq!(
+            header,
+            vec![
+                "NAME", "LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE", "AGE"
+            ],
+            "{r:?}"
+        );
+        assert!(
+            r.stdout.contains("Normal")
+                && r.stdout.contains("Synced")
+                && r.stdout.contains("widget synced"),
+            "{r:?}"
+        );
     })
     .await;
 }

@@ -225,7 +225,7 @@ pub fn builtins() -> Vec<ResourceType> {
                 versions: vec![VersionInfo {
                     name: version.to_string(),
                     schema: None,
-                    columns: vec![],
+                    columns: builtin_columns(group, kind),
                     status: *status,
                 }],
                 kind: kind.to_string(),
@@ -242,6 +242,29 @@ pub fn builtins() -> Vec<ResourceType> {
             },
         )
         .collect()
+}
+
+/// Printer columns of a few built-in kinds (others print Name and Age).
+fn builtin_columns(group: &str, kind: &str) -> Vec<serde_json::Value> {
+    let col = |name: &str, ty: &str, path: &str| serde_json::json!({"name": name, "type": ty, "jsonPath": path});
+    match (group, kind) {
+        ("", "Event") => vec![
+            col("Last Seen", "date", ".lastTimestamp"),
+            col("Type", "string", ".type"),
+            col("Reason", "string", ".reason"),
+            col("Object", "string", ".involvedObject.name"),
+            col("Message", "string", ".message"),
+        ],
+        ("events.k8s.io", "Event") => vec![
+            col("Type", "string", ".type"),
+            col("Reason", "string", ".reason"),
+            col("Object", "string", ".regarding.name"),
+            col("Note", "string", ".note"),
+        ],
+        ("", "Secret") => vec![col("Type", "string", ".type")],
+        ("coordination.k8s.io", "Lease") => vec![col("Holder", "string", ".spec.holderIdentity")],
+        _ => vec![],
+    }
 }
 
 /// OpenAPI-style Go package prefix used in schema names, e.g. `io.k8s.api.core.v1`.
