@@ -49,6 +49,29 @@ async fn recorder_events_show_up_in_describe() {
             r.ok && r.stdout.contains("Synced") && r.stdout.contains("widget synced"),
             "{r:?}"
         );
+        // The core Event API lists and watches them too.
+        let core: Api<k8s_openapi::api::core::v1::Event> =
+            Api::namespaced(client.clone(), "default");
+        let mut stream = Box::pin(
+            core.watch(&kube::api::WatchParams::default(), "0")
+                .await
+                .expect("watch"),
+        );
+        let first = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            futures::StreamExt::next(&mut stream),
+        )
+        .await
+        .expect("in time")
+        .expect("open")
+        .expect("ok");
+        match first {
+            kube::api::WatchEvent::Added(e) => {
+                assert_eq!(e.reason.as_deref(), Some("Synced"));
+                assert_eq!(e.involved_object.name.as_deref(), Some("w"));
+            }
+            other => panic!("expected ADDED, got {other:?}"),
+        }
         let r = kubectl(&sb, &["get", "events"]).await;
         let header: Vec<&str> = r
             .stdout

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::error::ApiError;
+use super::events;
 use super::faults::Faults;
 use super::resources::ResourceType;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -70,8 +71,20 @@ impl WatchSpec {
 
     /// The event (if any) this watch sends for a change.
     fn event_for(&self, change: &Change) -> Option<Value> {
-        if change.key != self.rt.key() {
+        let key = self.rt.key();
+        let as_core_event = key == "events" && change.key == events::NEW_EVENTS_KEY;
+        if change.key != key && !as_core_event {
             return None;
+        }
+        if as_core_event {
+            let converted = Change {
+                rv: change.rv,
+                key: key.clone(),
+                kind: change.kind,
+                object: events::to_core(&change.object),
+                old: change.old.as_ref().map(events::to_core),
+            };
+            return self.event_for(&converted);
         }
         let now = self.selects(&change.object);
         let kind = match change.kind {
@@ -111,6 +124,18 @@ fn initial_events(state: &State, spec: &WatchSpec) -> (Vec<Value>, bool) {
         if let Some(objs) = state.objects(&spec.rt.key()) {
             for obj in objs.values().filter(|o| spec.selects(o)) {
                 events.push(json!({"type": "ADDED", "object": spec.output(obj)}));
+            }
+        }
+        if spec.rt.key() == "events" {
+            for obj in state
+                .objects(events::NEW_EVENTS_KEY)
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let core = events::to_core(obj);
+                if spec.selects(&core) {
+                    events.push(json!({"type": "ADDED", "object": spec.output(&core)}));
+                }
             }
         }
         if spec.send_initial {
