@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Kubeconfig to use instead of the in-cluster or default configuration.
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
+    /// PEM file of extra CA certificates trusted for metadata URLs (an IdP behind a private CA).
+    #[arg(long, env = "METADATA_CA_FILE")]
+    pub metadata_ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub leader: crate::leader::LeaderArgs,
     /// Allow http:// metadata URLs (tests against local servers only; never in production).
@@ -92,6 +95,8 @@ pub enum StartError {
     Kube(String),
     #[error("cannot build the Stytch client: {0}")]
     Stytch(#[from] crate::stytch::StytchError),
+    #[error("cannot read --metadata-ca-file: {0}")]
+    CaFile(String),
     #[error("cannot build the metadata fetcher: {0}")]
     Metadata(#[from] crate::metadata::FetchError),
     #[error("cannot serve HTTP on {addr}: {source}")]
@@ -121,6 +126,24 @@ async fn kube_client(args: &RunArgs) -> Result<kube::Client, StartError> {
     kube::Client::try_from(config).map_err(|e| StartError::Kube(e.to_string()))
 }
 
+/// The DER certificates of a PEM file.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, StartError> {
+    let text =
+        std::fs::read(path).map_err(|e| StartError::CaFile(format!("{}: {e}", path.display())))?;
+    let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&text)
+        .filter_map(Result::ok)
+        .filter(|p| p.label == "CERTIFICATE")
+        .map(|p| p.contents)
+        .collect();
+    if certs.is_empty() {
+        return Err(StartError::CaFile(format!(
+            "{}: no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
+}
+
 /// Starts everything and runs until `shutdown` resolves.
 pub async fn run(
     args: RunArgs,
@@ -138,7 +161,12 @@ pub async fn run(
         },
         Some(metrics.clone()),
     )?;
+    let extra_root_certificates = match &args.metadata_ca_file {
+        Some(path) => read_ca_file(path)?,
+        None => Vec::new(),
+    };
     let metadata = MetadataFetcher::new(FetchPolicy {
+        extra_root_certificates,
         allowed_hosts: (!args.metadata_allowed_hosts.is_empty())
             .then(|| args.metadata_allowed_hosts.clone()),
         allow_http_for_tests: args.insecure_allow_http_metadata,

@@ -4,7 +4,11 @@
 //!   with test controls under `/__sandbox/`.
 //! - [`kube`]: an in-memory Kubernetes API server that kube-rs and `kubectl` can drive.
 //!
+//! - [`demo`]: the operator reconciling `examples/` against both sandboxes.
+//!
 //! This crate is never linked into the operator binary.
 
+pub mod demo;
+pub mod https;
 pub mod kube;
 pub mod stytch;

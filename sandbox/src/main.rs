@@ -19,6 +19,8 @@ enum Command {
     Stytch(sandbox::stytch::cli::Args),
     /// Serve the in-memory Kubernetes API server emulator.
     Kube(sandbox::kube::cli::Args),
+    /// Run the operator against both sandboxes and reconcile examples/ (the quickstart).
+    Demo(sandbox::demo::Args),
 }
 
 #[tokio::main]
@@ -27,6 +29,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Stytch(args) => sandbox::stytch::cli::run(args).await,
         Command::Kube(args) => sandbox::kube::cli::run(args).await,
+        Command::Demo(args) => sandbox::demo::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

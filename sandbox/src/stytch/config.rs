@@ -27,6 +27,9 @@ pub struct Behaviour {
     pub max_encryption_private_keys: usize,
     /// Timeout of the metadata fetch in update-by-URL, in milliseconds.
     pub metadata_fetch_timeout_ms: u64,
+    /// Extra CA certificate (PEM) trusted when fetching metadata over https, e.g. the
+    /// self-signed certificate of a local test IdP.
+    pub metadata_trusted_ca_pem: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -38,6 +41,7 @@ impl Default for Behaviour {
             max_verification_certificates: 5,
             max_encryption_private_keys: 5,
             metadata_fetch_timeout_ms: 5_000,
+            metadata_trusted_ca_pem: None,
         }
     }
 }

@@ -50,7 +50,13 @@ pub async fn fetch(metadata_url: &str, behaviour: &Behaviour) -> Result<String, 
         )));
     }
     // Direct connections only: the sandbox fetches loopback test servers, never via a proxy.
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some(pem) = &behaviour.metadata_trusted_ca_pem {
+        let ca = reqwest::Certificate::from_pem(pem.as_bytes())
+            .map_err(|e| bad_url(format!("bad trusted CA: {e}")))?;
+        builder = builder.add_root_certificate(ca);
+    }
+    let client = builder
         .no_proxy()
         .timeout(Duration::from_millis(behaviour.metadata_fetch_timeout_ms))
         .build()
