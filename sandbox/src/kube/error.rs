@@ -58,6 +58,9 @@ pub enum ApiError {
     /// 400 BadRequest.
     #[error("{0}")]
     BadRequest(String),
+    /// 403 Forbidden.
+    #[error("{0}")]
+    Forbidden(String),
     /// 405 MethodNotAllowed.
     #[error("the server does not allow this method on the requested resource")]
     MethodNotAllowed,
@@ -110,6 +113,7 @@ impl ApiError {
             Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict(_) => 409,
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
+            Self::Forbidden(_) => 403,
             Self::MethodNotAllowed => 405,
             Self::Gone(_) => 410,
             Self::UnsupportedMediaType(_) => 415,
@@ -125,6 +129,7 @@ impl ApiError {
             Self::Conflict { .. } | Self::ApplyConflict(_) => "Conflict".into(),
             Self::Invalid { .. } => "Invalid".into(),
             Self::BadRequest(_) => "BadRequest".into(),
+            Self::Forbidden(_) => "Forbidden".into(),
             Self::MethodNotAllowed => "MethodNotAllowed".into(),
             Self::Gone(_) => "Expired".into(),
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType".into(),

@@ -147,6 +147,12 @@ pub fn create(
             name: ns.to_string(),
         });
     }
+    if rt.namespaced && super::delete::namespace_terminating(state, ns) {
+        return Err(ApiError::Forbidden(format!(
+            "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+            rt.qualified()
+        )));
+    }
     if state
         .objects(&key)
         .is_some_and(|m| m.contains_key(&(ns.to_string(), name.clone())))
