@@ -145,3 +145,61 @@ impl RequestObserver for Metrics {
             .inc();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_exported_under_its_documented_name() {
+        let m = Metrics::default();
+        m.reconciles
+            .get_or_create(&ReconcileLabels {
+                result: "success".into(),
+                reason: "Reconciled".into(),
+            })
+            .inc();
+        m.reconcile_duration.observe(0.01);
+        m.observe("get_connections", Some(200));
+        m.observe("update_connection", None);
+        m.writes
+            .get_or_create(&WriteLabels {
+                kind: "update_connection".into(),
+            })
+            .inc();
+        let obj = ObjectLabels {
+            namespace: "ns".into(),
+            name: "acme".into(),
+        };
+        m.drift_detected.get_or_create(&obj).inc();
+        m.ready.get_or_create(&obj).set(1);
+        m.synced.get_or_create(&obj).set(1);
+        let conn = ConnectionLabels {
+            namespace: "ns".into(),
+            name: "acme".into(),
+            connection_id: "c1".into(),
+        };
+        m.certificate_expiry
+            .get_or_create(&conn)
+            .set(2_082_758_400.0);
+        let text = m.encode();
+        for line in [
+            r#"stytch_saml_operator_reconciles_total{result="success",reason="Reconciled"} 1"#,
+            "stytch_saml_operator_reconcile_duration_seconds_count 1",
+            r#"stytch_saml_operator_stytch_requests_total{endpoint="get_connections",status="200"} 1"#,
+            r#"stytch_saml_operator_stytch_requests_total{endpoint="update_connection",status="error"} 1"#,
+            r#"stytch_saml_operator_stytch_writes_total{kind="update_connection"} 1"#,
+            r#"stytch_saml_operator_drift_detected_total{namespace="ns",name="acme"} 1"#,
+            r#"stytch_saml_operator_ready{namespace="ns",name="acme"} 1"#,
+            r#"stytch_saml_operator_synced{namespace="ns",name="acme"} 1"#,
+            r#"stytch_saml_operator_certificate_expiry_timestamp_seconds{namespace="ns",name="acme",connection_id="c1"} 2082758400.0"#,
+        ] {
+            assert!(text.contains(line), "missing `{line}` in:\n{text}");
+        }
+        m.forget("ns", "acme");
+        assert!(
+            !m.encode()
+                .contains(r#"stytch_saml_operator_ready{namespace="ns",name="acme"}"#)
+        );
+    }
+}
