@@ -167,3 +167,29 @@ async fn kubectl_applies_chart_builtins() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn kubectl_create_commands_send_protobuf() {
+    bounded(async {
+        let sb = start().await;
+        let r = kubectl(&sb, &["create", "namespace", "demo"]).await;
+        assert!(r.ok && r.stdout.contains("namespace/demo created"), "{r:?}");
+        let r = kubectl(&sb, &["create", "configmap", "cfg", "-n", "demo", "--from-literal=a=b", "--from-literal=c=d"]).await;
+        assert!(r.ok, "{r:?}");
+        let r = kubectl(&sb, &["create", "secret", "generic", "creds", "-n", "demo", "--from-literal=project_id=p1"]).await;
+        assert!(r.ok, "{r:?}");
+        let r = kubectl(&sb, &["create", "serviceaccount", "bot", "-n", "demo"]).await;
+        assert!(r.ok, "{r:?}");
+        let r = kubectl(&sb, &["get", "ns", "demo", "-o", "jsonpath={.metadata.labels.kubernetes\\.io/metadata\\.name} {.spec.finalizers[0]} {.metadata.generateName}|"]).await;
+        assert_eq!(r.stdout, "demo kubernetes |");
+        let r = kubectl(&sb, &["get", "cm", "cfg", "-n", "demo", "-o", "jsonpath={.data.a}{.data.c}"]).await;
+        assert_eq!(r.stdout, "bd");
+        let r = kubectl(&sb, &["get", "secret", "creds", "-n", "demo", "-o", "jsonpath={.data.project_id} {.type}"]).await;
+        assert_eq!(r.stdout, "cDE= Opaque");
+        assert!(kubectl(&sb, &["get", "sa", "bot", "-n", "demo"]).await.ok);
+        // Other kinds sent as protobuf are refused with 415.
+        let r = kubectl(&sb, &["create", "deployment", "d", "--image=nginx"]).await;
+        assert!(!r.ok && r.stderr.contains("unknown format"), "{r:?}");
+    })
+    .await;
+}

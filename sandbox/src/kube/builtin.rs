@@ -6,8 +6,27 @@ use serde_json::{Map, Value, json};
 use super::resources::ResourceType;
 
 /// Applies built-in defaulting: Secret `stringData` is folded into base64 `data` and dropped,
-/// and `type` defaults to `Opaque`.
+/// and `type` defaults to `Opaque`; namespaces get the `kubernetes.io/metadata.name` label and
+/// the `kubernetes` spec finalizer.
 pub fn normalize(rt: &ResourceType, obj: &mut Value) {
+    if rt.group.is_empty() && rt.kind == "Namespace" {
+        let name = super::meta::name_of(obj).to_string();
+        if !name.is_empty() {
+            let meta = super::meta::meta_mut(obj);
+            let labels = meta.entry("labels").or_insert_with(|| json!({}));
+            if let Some(l) = labels.as_object_mut() {
+                l.insert("kubernetes.io/metadata.name".into(), json!(name));
+            }
+        }
+        let empty = obj
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(Vec::is_empty);
+        if empty && let Some(m) = obj.as_object_mut() {
+            m.insert("spec".into(), json!({"finalizers": ["kubernetes"]}));
+        }
+        return;
+    }
     if !(rt.group.is_empty() && rt.kind == "Secret") {
         return;
     }
@@ -34,7 +53,10 @@ pub fn normalize(rt: &ResourceType, obj: &mut Value) {
             }
         }
     }
-    map.entry("type").or_insert_with(|| json!("Opaque"));
+    let typ = map.entry("type").or_insert_with(|| json!("Opaque"));
+    if typ.as_str().is_none_or(str::is_empty) {
+        *typ = json!("Opaque");
+    }
 }
 
 #[cfg(test)]

@@ -119,6 +119,17 @@ pub(crate) fn wants_table(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("as=Table"))
 }
 
+fn parse_object(headers: &HeaderMap, body: &Bytes) -> ApiResult<Value> {
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.contains("protobuf") {
+        return super::protobuf::decode(body);
+    }
+    patch::parse_body(body, yaml_body(headers))
+}
+
 fn yaml_body(headers: &HeaderMap) -> bool {
     headers
         .get("content-type")
@@ -190,7 +201,7 @@ fn resource(
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json");
-        if !ct.contains("json") && !ct.contains("yaml") {
+        if !ct.contains("json") && !ct.contains("yaml") && !ct.contains("protobuf") {
             return Err(ApiError::UnsupportedMediaType(
                 "application/json, application/yaml".into(),
             ));
@@ -223,12 +234,12 @@ fn resource(
         )),
         (Method::GET, None) => verbs::list(app, &t, q, headers),
         (Method::POST, None) => {
-            let obj = patch::parse_body(body, yaml_body(headers))?;
+            let obj = parse_object(headers, body)?;
             let created = ops::create(&mut app.store.lock(), &t.rt, &ns, obj, &opts)?;
             Ok(json_response(StatusCode::CREATED, &out(&t, created)))
         }
         (Method::PUT, Some(name)) => {
-            let obj = patch::parse_body(body, yaml_body(headers))?;
+            let obj = parse_object(headers, body)?;
             let rv_given =
                 super::meta::meta_str(&obj, "resourceVersion").is_some_and(|r| !r.is_empty());
             if t.rt.custom && !rv_given {
