@@ -57,9 +57,6 @@ pub struct RunArgs {
     pub metadata_ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub leader: crate::leader::LeaderArgs,
-    /// Allow http:// metadata URLs (tests against local servers only; never in production).
-    #[arg(long, hide = true)]
-    pub insecure_allow_http_metadata: bool,
 }
 
 /// Parses `90s`, `10m`, `1h`, `30d` and the like.
@@ -169,7 +166,6 @@ pub async fn run(
         extra_root_certificates,
         allowed_hosts: (!args.metadata_allowed_hosts.is_empty())
             .then(|| args.metadata_allowed_hosts.clone()),
-        allow_http_for_tests: args.insecure_allow_http_metadata,
         ..Default::default()
     })?;
     let reporter = Reporter {

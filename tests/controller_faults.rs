@@ -198,7 +198,7 @@ async fn bad_inputs_stall_with_their_reason_and_are_not_retried_in_a_loop() {
         json!({"pkcs8": fixture("rsa-pkcs8.pem"), "pkcs1": fixture("rsa-pkcs1-a.pem")}),
     )
     .await;
-    let operator = Operator::start(&env, &["--insecure-allow-http-metadata"]);
+    let operator = Operator::start(&env, &[]);
     let bad_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
     env.apply("bad-pem", full_spec(&[bad_pem])).await;
     let mut pkcs8 = full_spec(&[&cert("idp")]);

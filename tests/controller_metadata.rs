@@ -2,10 +2,9 @@
 //! server; create → `update_by_url`; IdP certificate rollover at a resync → `update_by_url` then
 //! the old certificate deleted; unchanged metadata → zero writes.
 //!
-//! Why https and not the `--insecure-allow-http-metadata` flag: `spec.idp.metadataUrl` must
-//! match `^https://` at admission (CRD schema) and `resolve` refuses http too, so an http
-//! metadata URL never reaches the fetcher. The test serves metadata under its own CA, trusted by
-//! the operator (`--metadata-ca-file`) and by the Stytch sandbox (`metadata_trusted_ca_pem`).
+//! Why https: `spec.idp.metadataUrl` must match `^https://` at admission (CRD schema) and
+//! `resolve` refuses http too. The test serves metadata under its own CA, trusted by the operator
+//! (`--metadata-ca-file`) and by the Stytch sandbox (`metadata_trusted_ca_pem`).
 
 mod support;
 

@@ -1,5 +1,8 @@
-//! A short-lived, single-flight cache of Get-SSO-Connections answers per organization, so that
-//! many resources of one organization cost one list call per resync.
+//! A single-flight cache of Get-SSO-Connections answers per organization, so that many
+//! resources of one organization cost one list call per resync.
+//!
+//! Callers say how fresh an answer must be (`not_before`): a resync accepts any answer read
+//! since the resync began, a spec change demands a read made after it was seen.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -36,16 +39,19 @@ impl OrgCache {
             .clone()
     }
 
-    /// The organization's SAML connections, from cache when fresh. Concurrent callers for the
-    /// same organization wait for one request instead of sending their own.
+    /// The organization's SAML connections, from cache when read after `not_before` and
+    /// within the TTL. Concurrent callers for the same organization wait for one request
+    /// instead of sending their own.
     pub async fn get(
         &self,
         client: &StytchClient,
         organization: &str,
+        not_before: Instant,
     ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
         let entry = self.entry(client, organization);
         let mut slot = entry.lock().await;
         if let Some((at, list)) = slot.as_ref()
+            && *at >= not_before
             && at.elapsed() < self.ttl
         {
             return Ok(list.clone());

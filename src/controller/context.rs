@@ -59,6 +59,8 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub recorder: Recorder,
     pub settings: Settings,
+    /// When the current resync round began: answers read since then serve the whole round.
+    resync_started: Mutex<Instant>,
     /// Reconciles in progress (shutdown waits for them, up to a grace period).
     pub in_flight: Arc<super::InFlight>,
     /// Consecutive transient failures per object uid.
@@ -80,9 +82,10 @@ impl Context {
         Self {
             client,
             stytch,
-            // Long enough to serve one resync burst of an organization with one read, short
-            // enough that every resync reads Stytch afresh.
-            orgs: OrgCache::new(Duration::from_secs(5).min(settings.resync_interval / 2)),
+            // A resync round is served by one read per organization; the TTL only bounds how
+            // stale an answer can get, and is below the interval so every round reads afresh.
+            orgs: OrgCache::new(settings.resync_interval / 2),
+            resync_started: Mutex::new(Instant::now()),
             metadata,
             metrics,
             recorder,
@@ -90,6 +93,28 @@ impl Context {
             in_flight,
             failures: Mutex::default(),
             warnings: Mutex::default(),
+        }
+    }
+
+    /// Marks the start of a resync round.
+    pub fn start_resync_round(&self) {
+        *self
+            .resync_started
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// How fresh the organization listing must be for `obj`: a resource whose spec changed since
+    /// its status was written needs a read made now; otherwise one from this resync round will do.
+    pub fn freshness_for(&self, obj: &SamlConnection) -> Instant {
+        let observed = obj.status.as_ref().and_then(|s| s.observed_generation);
+        if observed.is_none() || observed != obj.metadata.generation {
+            Instant::now()
+        } else {
+            *self
+                .resync_started
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
         }
     }
 

@@ -168,6 +168,14 @@ pub async fn cleanup(
             ..Default::default()
         };
         let message = e.message(&obj.spec.credentials_ref.name);
+        ctx.event(
+            obj,
+            EventType::Warning,
+            e.reason().as_str(),
+            "Delete",
+            message.clone(),
+        )
+        .await;
         write_status(
             obj,
             api,
@@ -175,19 +183,11 @@ pub async fn cleanup(
             &report,
             Outcome::Failed {
                 reason: e.reason(),
-                message: message.clone(),
+                message,
                 permanent: e.is_permanent(),
             },
         )
         .await?;
-        ctx.event(
-            obj,
-            EventType::Warning,
-            e.reason().as_str(),
-            "Delete",
-            message,
-        )
-        .await;
         return Err(e);
     }
     kubeio::remove_finalizer(api, obj).await?;

@@ -112,9 +112,14 @@ fn controller(
         }
     });
     let resync = settings.resync_interval;
-    let ticks = futures::stream::unfold((), move |()| async move {
-        tokio::time::sleep(resync).await;
-        Some(((), ()))
+    let tick_ctx = ctx.clone();
+    let ticks = futures::stream::unfold((), move |()| {
+        let ctx = tick_ctx.clone();
+        async move {
+            tokio::time::sleep(resync).await;
+            ctx.start_resync_round();
+            Some(((), ()))
+        }
     });
     controller
         .watches(

@@ -83,7 +83,7 @@ async fn reconcile_live(
             permanent: e.is_permanent(),
         },
     };
-    write_status(obj, api, ctx, &report, outcome).await?;
+    // The Event goes out before the status, so whoever sees the condition finds the Event.
     if let Err(e) = &result {
         let note = e.message(credentials_secret);
         tracing::warn!(object = %obj.name_any(), reason = %e.reason(), error = %note, "reconcile failed");
@@ -96,6 +96,7 @@ async fn reconcile_live(
         )
         .await;
     }
+    write_status(obj, api, ctx, &report, outcome).await?;
     result.map(|_| Action::await_change())
 }
 
@@ -215,7 +216,7 @@ async fn sync(
     let org = obj.spec.organization_id.as_str();
     let live = match report.connection_id.clone() {
         Some(id) => {
-            let list = ctx.orgs.get(&client, org).await?;
+            let list = ctx.orgs.get(&client, org, ctx.freshness_for(obj)).await?;
             match list.iter().find(|c| c.connection_id == id) {
                 Some(live) => live.clone(),
                 None => return Err(lifecycle::missing_connection(obj, &id)),

@@ -3,9 +3,30 @@
 //! Stytch `error_type`s map onto reasons here, and local validation uses the same reasons, so a
 //! bad value reads the same whether the operator or Stytch caught it.
 
-/// A stable reason for a condition, an Event and the `reason` metric label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Reason {
+/// Declares [`Reason`] and its names from one list, so no variant can lack a name.
+macro_rules! reasons {
+    ($($(#[$doc:meta])* $r:ident,)*) => {
+        /// A stable reason for a condition, an Event and the `reason` metric label.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Reason {
+            $($(#[$doc])* $r,)*
+        }
+
+        impl Reason {
+            /// Every reason, in declaration order.
+            pub const ALL: &[Reason] = &[$(Reason::$r),*];
+
+            /// The reason string written to conditions and Events (the variant name).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Reason::$r => stringify!($r),)*
+                }
+            }
+        }
+    };
+}
+
+reasons! {
     // Healthy states.
     Active,
     Pending,
@@ -78,16 +99,6 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// The reason string written to conditions and Events.
-    pub fn as_str(self) -> &'static str {
-        // Debug of a fieldless enum is its variant name, which is the CamelCase reason.
-        REASON_NAMES
-            .iter()
-            .find(|(r, _)| *r == self)
-            .map(|(_, n)| *n)
-            .unwrap_or("Unknown")
-    }
-
     /// The reason for a Stytch `error_type`, when it has its own.
     pub fn from_error_type(error_type: &str) -> Option<Self> {
         ERROR_TYPES
@@ -218,72 +229,6 @@ const ERROR_TYPES: &[(&str, Reason)] = &[
     ("internal_server_error", Reason::StytchUnavailable),
 ];
 
-macro_rules! names {
-    ($($r:ident),* $(,)?) => { &[$((Reason::$r, stringify!($r))),*] };
-}
-
-const REASON_NAMES: &[(Reason, &str)] = names![
-    Active,
-    Pending,
-    Synced,
-    Ready,
-    AsExpected,
-    CertificatesValid,
-    NoCertificates,
-    Reconciling,
-    DriftDetected,
-    ValueNotTaken,
-    Suspended,
-    InvalidX509Certificate,
-    CertificateChainNotAccepted,
-    CertificateExpired,
-    CertificateExpiringSoon,
-    TooManyVerificationCertificates,
-    CannotDeleteLastVerificationCertificate,
-    AttributeMappingRequired,
-    EmailMappingRequired,
-    NameMappingRequired,
-    AttributeMappingMissingGroupsKey,
-    NestedAttributeMappingKeys,
-    IdpSsoUrlInvalidFormat,
-    IdpSsoUrlNotHttps,
-    IdpSsoUrlRequired,
-    InvalidIdpEntityId,
-    InvalidAlternativeUrl,
-    MetadataUrlNotHttps,
-    MetadataUrlInvalid,
-    MetadataHostNotAllowed,
-    MetadataXmlInvalid,
-    MetadataInvalidFormat,
-    SigningPrivateKeyFormatNotSupported,
-    SigningPrivateKeyInvalid,
-    EncryptionPrivateKeyFormatNotSupported,
-    EncryptionPrivateKeyInvalid,
-    PrivateKeyTooLong,
-    TooManyEncryptionKeys,
-    InvalidIdentityProvider,
-    InvalidRoleId,
-    DuplicateConnection,
-    TooManyConnections,
-    InvalidOrganizationId,
-    OrganizationNotFound,
-    ConnectionNotFound,
-    CredentialsSecretNotFound,
-    CredentialsSecretInvalid,
-    InvalidCredentials,
-    SecretNotFound,
-    SecretKeyNotFound,
-    ConfigMapNotFound,
-    ConfigMapKeyNotFound,
-    CreatePendingAmbiguous,
-    CredentialsSecretNeededForDeletion,
-    KubernetesApiError,
-    MetadataFetchFailed,
-    RateLimited,
-    StytchUnavailable,
-    StytchRequestRejected,
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,11 +236,11 @@ mod tests {
 
     #[test]
     fn every_reason_has_a_unique_camel_case_name() {
-        let names: BTreeSet<_> = REASON_NAMES.iter().map(|(_, n)| *n).collect();
-        assert_eq!(names.len(), REASON_NAMES.len());
-        for (reason, name) in REASON_NAMES {
-            assert_eq!(reason.as_str(), *name);
-            assert_eq!(format!("{reason:?}"), *name);
+        let names: BTreeSet<_> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names.len(), Reason::ALL.len());
+        for reason in Reason::ALL {
+            let name = reason.as_str();
+            assert_eq!(format!("{reason:?}"), name);
             assert!(name.chars().next().is_some_and(char::is_uppercase));
             assert!(name.chars().all(char::is_alphanumeric));
         }

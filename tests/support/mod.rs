@@ -113,7 +113,6 @@ impl Env {
             &kubeconfig,
             "--metrics-addr",
             "127.0.0.1:0",
-            "--insecure-allow-http-metadata",
             "--stytch-rate-limit",
             "1000",
         ];
