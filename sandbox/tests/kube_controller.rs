@@ -163,6 +163,12 @@ async fn controller_with_finalizer_and_ssa_status() {
             Some(1)
         );
 
+        // Once reconciled, the controller is quiet: its status applies are no-ops.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let settled = sb.resource_version();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(sb.resource_version(), settled, "no reconcile hot loop");
+
         // A spec change is observed.
         assert!(
             kubectl_in(&sb, &["apply", "-f", "-"], Some(&spec_yaml("w1", 3)))

@@ -96,6 +96,12 @@ async fn server_side_apply_conflicts_between_managers() {
         let api = widgets(&client, "default");
         let cfg = |color: &str| json!({"apiVersion": "example.test/v1", "kind": "Widget", "metadata": {"name": "c"}, "spec": {"color": color, "size": 1}});
         api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cfg("red"))).await.expect("alice");
+        // Re-applying the same configuration is a no-op (no new resourceVersion).
+        let a1 = api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cfg("red"))).await.expect("again");
+        // (managedFields times have second precision: cross a second boundary.)
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        let a2 = api.patch("c", &PatchParams::apply("alice"), &Patch::Apply(cfg("red"))).await.expect("again");
+        assert_eq!(rv(&a1), rv(&a2));
         // Same values: shared ownership, no conflict.
         api.patch("c", &PatchParams::apply("bob"), &Patch::Apply(cfg("red"))).await.expect("bob shares");
         let err = api_err(api.patch("c", &PatchParams::apply("bob"), &Patch::Apply(cfg("blue"))).await.expect_err("conflict"));

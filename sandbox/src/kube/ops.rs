@@ -338,7 +338,8 @@ pub fn update(
             next["status"] = old.get("status").cloned().unwrap_or(Value::Null);
         }
     }
-    if next == old {
+    if without_field_times(&next) == without_field_times(&old) {
+        // A no-op write (including an apply that only refreshes managedFields times).
         return Ok(old);
     }
     if o.dry_run {
@@ -355,6 +356,21 @@ pub fn update(
         crd::register(state, t);
     }
     Ok(next)
+}
+
+fn without_field_times(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(entries) = v
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    {
+        for e in entries {
+            if let Some(m) = e.as_object_mut() {
+                m.remove("time");
+            }
+        }
+    }
+    v
 }
 
 fn strip_times(v: &Value) -> Value {
