@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use futures::FutureExt;
-use stytch_saml_operator::{controller, operator, shutdown, telemetry};
+use stytch_saml_operator::{controller, gitops, operator, shutdown, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -23,6 +23,11 @@ enum Command {
     Crd,
     /// Run the operator: watch SamlConnections and keep Stytch equal to them.
     Run(Box<operator::RunArgs>),
+    /// Show what applying SamlConnection manifests would change in Stytch (exit 0 = no
+    /// changes, 2 = changes, 1 = errors).
+    Diff(Box<gitops::DiffArgs>),
+    /// Write SamlConnection manifests that adopt an organization's live connections.
+    Import(Box<gitops::ImportArgs>),
 }
 
 #[tokio::main]
@@ -38,6 +43,8 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Diff(args) => gitops::diff_command(&args).await,
+        Command::Import(args) => gitops::import_command(&args).await,
         Command::Run(args) => {
             telemetry::init(args.log_format);
             let (stop, stopped) = futures::channel::oneshot::channel::<()>();
