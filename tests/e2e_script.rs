@@ -238,8 +238,7 @@ async fn seed_parses_with_the_sandbox_binary() {
         .collect();
     assert_eq!(slugs, ORGS);
     // The credentials example names the same project and secret.
-    let credentials =
-        std::fs::read_to_string(root().join("examples/00-credentials.yaml")).unwrap();
+    let credentials = std::fs::read_to_string(root().join("examples/00-credentials.yaml")).unwrap();
     assert!(credentials.contains(&format!("project_id: {PROJECT}")));
     assert!(credentials.contains(&format!("secret: {SECRET}")));
 
@@ -470,7 +469,10 @@ async fn cluster_phases_run_against_the_sandboxes() {
     let leases: Api<k8s_openapi::api::coordination::v1::Lease> =
         Api::namespaced(client.clone(), "stytch-saml-operator");
     let lease = leases.get("stytch-saml-operator").await.unwrap();
-    let holder = lease.spec.and_then(|s| s.holder_identity).unwrap_or_default();
+    let holder = lease
+        .spec
+        .and_then(|s| s.holder_identity)
+        .unwrap_or_default();
     assert!(holder.starts_with("stytch-saml-operator-"), "{holder}");
     for child in &mut cluster.operators {
         assert!(
