@@ -141,7 +141,7 @@ pub fn create(
             Cause::new("FieldValueInvalid", "metadata.name", msg),
         ));
     }
-    if rt.namespaced && get(state, &namespace_type(state), "", ns).is_err() {
+    if rt.namespaced && !namespace_exists(state, ns) {
         return Err(ApiError::NotFound {
             resource: "namespaces".into(),
             name: ns.to_string(),
@@ -210,23 +210,10 @@ pub fn create(
     Ok(obj)
 }
 
-fn namespace_type(state: &State) -> ResourceType {
-    state.types.get("namespaces").cloned().unwrap_or_else(|| {
-        super::resources::builtins()
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| ResourceType {
-                group: String::new(),
-                versions: vec![],
-                kind: "Namespace".into(),
-                plural: "namespaces".into(),
-                singular: "namespace".into(),
-                short_names: vec![],
-                categories: vec![],
-                namespaced: false,
-                custom: false,
-            })
-    })
+fn namespace_exists(state: &State, ns: &str) -> bool {
+    state
+        .objects("namespaces")
+        .is_some_and(|m| m.contains_key(&(String::new(), ns.to_string())))
 }
 
 /// Replaces an object (PUT semantics; also the final step of every patch).
