@@ -226,3 +226,56 @@ async fn bad_input_gets_a_reason_an_event_and_no_write() {
     );
     env.stop_operator().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_request_annotation_reads_stytch_afresh() {
+    let mut env = Env::new().await;
+    // A long resync interval: only the request can cause the next read.
+    env.start_operator(&["--resync-interval", "1h"]);
+    env.apply("acme", full_spec(&[&cert("idp")])).await;
+    env.wait_for("acme", "Ready", T, |o| is(o, "Ready", "True"))
+        .await;
+    // Someone renames the connection in the Stytch dashboard.
+    let id = env.connections()[0].connection_id.clone();
+    env.stytch
+        .admin()
+        .edit_connection(
+            PROJECT,
+            ORG,
+            &id,
+            json!({"display_name": "Renamed in the dashboard"}),
+        )
+        .unwrap();
+    env.stytch.admin().clear_requests();
+    let annotate = json!({"metadata": {"annotations": {"sso.stytch-operator.dev/reconcile-requested-at": "2026-12-03T12:00:00Z"}}});
+    env.api
+        .patch(
+            "acme",
+            &Default::default(),
+            &kube::api::Patch::Merge(&annotate),
+        )
+        .await
+        .unwrap();
+    let obj = env
+        .wait_for("acme", "request handled", T, |o| {
+            o.status
+                .as_ref()
+                .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                == Some("2026-12-03T12:00:00Z")
+        })
+        .await;
+    assert!(is(&obj, "Ready", "True"));
+    let reads = env
+        .requests()
+        .iter()
+        .filter(|r| r.endpoint == "get_connections")
+        .count();
+    assert!(reads >= 1, "the request read Stytch: {:?}", env.requests());
+    assert_eq!(
+        env.writes(),
+        vec!["update_connection"],
+        "the dashboard edit was undone"
+    );
+    assert_eq!(env.connections()[0].display_name, "Acme Okta");
+    env.stop_operator().await;
+}

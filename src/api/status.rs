@@ -55,6 +55,11 @@ pub struct SamlConnectionStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
 
+    /// The value of the `sso.stytch-operator.dev/reconcile-requested-at` annotation last acted
+    /// on (like Flux's `lastHandledReconcileAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_reconcile_at: Option<String>,
+
     /// The IdP metadata last fetched (metadata URL mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<MetadataStatus>,

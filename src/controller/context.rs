@@ -105,10 +105,17 @@ impl Context {
     }
 
     /// How fresh the organization listing must be for `obj`: a resource whose spec changed since
-    /// its status was written needs a read made now; otherwise one from this resync round will do.
+    /// its status was written, or with a new reconcile request, needs a read made now; otherwise
+    /// one from this resync round will do.
     pub fn freshness_for(&self, obj: &SamlConnection) -> Instant {
-        let observed = obj.status.as_ref().and_then(|s| s.observed_generation);
-        if observed.is_none() || observed != obj.metadata.generation {
+        let status = obj.status.as_ref();
+        let observed = status.and_then(|s| s.observed_generation);
+        let requested = obj.annotations().get(super::RECONCILE_REQUESTED_ANNOTATION);
+        let handled = status.and_then(|s| s.last_handled_reconcile_at.as_ref());
+        if observed.is_none()
+            || observed != obj.metadata.generation
+            || (requested.is_some() && requested != handled)
+        {
             Instant::now()
         } else {
             *self

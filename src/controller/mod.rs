@@ -11,11 +11,11 @@ mod reconcile;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, ResourceExt};
 use rand::Rng;
 
@@ -101,16 +101,27 @@ fn controller(
             ),
         };
     let settings = ctx.settings.clone();
-    let controller = Controller::new(conns, watch_config(&settings))
-        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
-    let store = controller.store();
-    let secret_store = store.clone();
-    let ready_store = store.clone();
-    tokio::spawn(async move {
-        if ready_store.wait_until_ready().await.is_ok() {
+    // The reflector is built here (not by `Controller::new`) so the initial list can be seen:
+    // `Store::wait_until_ready` wakes only one waiter and the controller itself is one, so
+    // readiness is taken from the watcher's first `InitDone` instead.
+    let (store, writer) = reflector::store();
+    let first_sync = std::sync::atomic::AtomicBool::new(false);
+    let trigger = reflector(
+        writer,
+        watcher(conns, watch_config(&settings)).default_backoff(),
+    )
+    .inspect_ok(move |event| {
+        if matches!(event, watcher::Event::InitDone)
+            && !first_sync.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            tracing::info!("SamlConnection cache synced");
             readiness.synced();
         }
-    });
+    })
+    .applied_objects();
+    let controller = Controller::for_stream(trigger, store.clone())
+        .with_config(ControllerConfig::default().concurrency(settings.concurrency));
+    let secret_store = store.clone();
     let resync = settings.resync_interval;
     let tick_ctx = ctx.clone();
     let ticks = futures::stream::unfold((), move |()| {

@@ -115,6 +115,10 @@ pub async fn write_status(
         connection_id: report.connection_id.as_deref(),
         outcome,
         metadata: report.metadata.clone(),
+        reconcile_requested_at: obj
+            .annotations()
+            .get(kubeio::RECONCILE_REQUESTED_ANNOTATION)
+            .cloned(),
         now: Timestamp::now(),
         expiry_warning: ctx.settings.expiry_warning,
     });

@@ -39,6 +39,9 @@ pub struct DiffArgs {
     /// `text` for people, `json` for CI bots.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: OutputFormat,
+    /// PEM file of extra CA certificates trusted for metadata URLs (an IdP behind a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub metadata_ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub source: SourceArgs,
 }
@@ -102,8 +105,15 @@ pub async fn run(args: &DiffArgs) -> Result<DiffReport, GitopsError> {
         .clone()
         .or_else(|| kube.as_ref().map(|c| c.default_namespace().to_owned()))
         .unwrap_or_else(|| "default".to_owned());
-    let metadata = MetadataFetcher::new(FetchPolicy::default())
-        .map_err(|e| GitopsError::Usage(format!("cannot build the metadata fetcher: {e}")))?;
+    let extra_root_certificates = match &args.metadata_ca_file {
+        Some(path) => read_ca_file(path)?,
+        None => Vec::new(),
+    };
+    let metadata = MetadataFetcher::new(FetchPolicy {
+        extra_root_certificates,
+        ..FetchPolicy::default()
+    })
+    .map_err(|e| GitopsError::Usage(format!("cannot build the metadata fetcher: {e}")))?;
     let mut ctx = Ctx {
         credentials_override,
         kube,
@@ -336,4 +346,24 @@ async fn fetch_missing(
         }
     }
     Ok(())
+}
+
+/// The DER certificates of a PEM file.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, GitopsError> {
+    let text = std::fs::read(path).map_err(|source| GitopsError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&text)
+        .filter_map(Result::ok)
+        .filter(|p| p.label == "CERTIFICATE")
+        .map(|p| p.contents)
+        .collect();
+    if certs.is_empty() {
+        return Err(GitopsError::Manifest {
+            path: path.display().to_string(),
+            message: "no PEM certificate".into(),
+        });
+    }
+    Ok(certs)
 }

@@ -105,15 +105,16 @@ fn difference(out: &mut String, d: &DifferenceView, r: &ResourceReport) {
         }
         return;
     }
-    let raw = matches!(
+    let raw_field = matches!(
         d.field.as_str(),
         "attributeMapping"
             | "idpInitiatedAuthDisabled"
             | "signingPrivateKeyRef"
             | "encryptionPrivateKeyRef"
-    ) || (d.live.starts_with('(') && d.live.ends_with(')'));
+    );
+    // Placeholders such as `(other keys)` are shown as they are; values are quoted.
     let show = |v: &str| {
-        if raw {
+        if raw_field || (v.starts_with('(') && v.ends_with(')')) {
             v.to_owned()
         } else {
             Value::String(v.to_owned()).to_string()

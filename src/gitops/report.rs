@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::reconcile::certs::{ParsedCertificate, parse_certificate_any_time};
-use crate::reconcile::{Call, DesiredConnection, Plan, Problem, plan};
+use crate::reconcile::{Call, DesiredConnection, DesiredIdp, Plan, Problem, plan};
 use crate::stytch::model::{SamlConnection as LiveConnection, UpdateConnectionRequest};
 
 /// Outcome of one resource.
@@ -135,7 +135,7 @@ pub fn compare(
             desired: d.desired.clone(),
         })
         .collect();
-    report.certificates = certificate_changes(&p, base);
+    report.certificates = certificate_changes(&p, desired, base);
     let id = live.map_or("{new_connection_id}", |l| l.connection_id.as_str());
     let mut calls = Vec::new();
     // The controller creates the connection, then plans against what Create returned: the
@@ -246,12 +246,36 @@ pub fn update_fields(body: &UpdateConnectionRequest) -> BTreeMap<String, Value> 
     fields
 }
 
-fn certificate_changes(p: &Plan, live: &LiveConnection) -> Vec<CertificateChange> {
+fn certificate_changes(
+    p: &Plan,
+    desired: &DesiredConnection,
+    live: &LiveConnection,
+) -> Vec<CertificateChange> {
     let mut out: Vec<CertificateChange> = p
         .upload_certificates
         .iter()
         .map(|c| change("add", c))
         .collect();
+    // In metadata URL mode Stytch adds the metadata's certificates itself (update by URL).
+    if p.metadata_url.is_some()
+        && let DesiredIdp::MetadataUrl {
+            metadata: Some(meta),
+            ..
+        } = &desired.idp
+    {
+        let live_prints: Vec<String> = live
+            .verification_certificates
+            .iter()
+            .filter_map(|c| parse_certificate_any_time(&c.certificate).ok())
+            .map(|c| c.sha256)
+            .collect();
+        out.extend(
+            meta.certificates
+                .iter()
+                .filter(|c| !live_prints.contains(&c.sha256))
+                .map(|c| change("add", c)),
+        );
+    }
     for old in &p.delete_verification_certificates {
         let parsed = live
             .verification_certificates

@@ -47,6 +47,8 @@ pub struct StatusInput<'a> {
     pub connection_id: Option<&'a str>,
     pub outcome: Outcome,
     pub metadata: Option<MetadataStatus>,
+    /// The reconcile-requested-at annotation's value seen by this reconcile.
+    pub reconcile_requested_at: Option<String>,
     pub now: Timestamp,
     pub expiry_warning: Duration,
 }
@@ -79,6 +81,10 @@ pub fn compute(input: &StatusInput<'_>) -> SamlConnectionStatus {
             .map(|l| l.audience_uri.clone())
             .or(previous.audience_uri.clone()),
         metadata: input.metadata.clone().or(previous.metadata.clone()),
+        last_handled_reconcile_at: input
+            .reconcile_requested_at
+            .clone()
+            .or(previous.last_handled_reconcile_at.clone()),
         ..Default::default()
     };
     if let Some(live) = input.live {

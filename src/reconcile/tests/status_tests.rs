@@ -25,6 +25,7 @@ fn input<'a>(
         connection_id: None,
         outcome,
         metadata: None,
+        reconcile_requested_at: None,
         now,
         expiry_warning: WARN,
     }
@@ -254,4 +255,21 @@ fn without_a_live_connection_previous_facts_are_kept() {
     assert_eq!(s.verification_certificates, first.verification_certificates);
     assert_eq!(cond(&s, "Ready"), ("False", "StytchUnavailable"));
     assert_eq!(cond(&s, "Active"), ("Unknown", "Reconciling"));
+}
+
+#[test]
+fn the_handled_reconcile_request_is_recorded_and_kept() {
+    let live = live_in_sync(&[&cert("idp")]);
+    let mut with_request = input(Some(&live), None, Outcome::InSync, now());
+    with_request.reconcile_requested_at = Some("2026-12-03T10:00:00Z".into());
+    let first = compute(&with_request);
+    assert_eq!(
+        first.last_handled_reconcile_at.as_deref(),
+        Some("2026-12-03T10:00:00Z")
+    );
+    let later = compute(&input(Some(&live), Some(&first), Outcome::InSync, now()));
+    assert_eq!(
+        later.last_handled_reconcile_at,
+        first.last_handled_reconcile_at
+    );
 }
