@@ -2,6 +2,7 @@
 # Runs the whole test suite, installing first whatever the tests need beyond Rust:
 #   - the Stytch Python SDK (sandbox conformance test drives the Stytch sandbox with it)
 #   - kubectl (tests drive the Kubernetes sandbox with the real binary)
+#   - helm (chart lint/template/install tests) and shellcheck (the kind end-to-end script)
 # Usage: bash scripts/test.sh [extra cargo test args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,8 +43,17 @@ ensure_kubectl() {
   rm -rf "$tmp"
 }
 
+ensure_shellcheck() {
+  if command -v shellcheck >/dev/null; then return; fi
+  echo "installing shellcheck (apt)" >&2
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq shellcheck >/dev/null
+}
+
 ensure_python
 ensure_stytch_sdk
 ensure_kubectl
+bash scripts/install-helm.sh >/dev/null
+ensure_shellcheck
 
 cargo test --workspace "$@"
