@@ -434,3 +434,74 @@ async fn the_cluster_path_reads_referenced_secrets_with_kubeconfig() {
         text(&missing)
     );
 }
+
+fn metadata_xml(cert_pem: &str) -> String {
+    let b64: String = cert_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="http://www.okta.com/exk1">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">
+      <ds:KeyInfo><ds:X509Data><ds:X509Certificate>{b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>
+    </md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://acme.okta.com/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>
+"#
+    )
+}
+
+#[tokio::test]
+async fn metadata_url_resources_are_diffed_against_the_fetched_metadata() {
+    use std::sync::{Arc, Mutex};
+    let env = env().await;
+    let body = Arc::new(Mutex::new(metadata_xml(&env.idp_cert)));
+    let served = body.clone();
+    let router = axum::Router::new().route(
+        "/metadata.xml",
+        axum::routing::get(move || {
+            let xml = served.lock().unwrap().clone();
+            async move { xml }
+        }),
+    );
+    let server = sandbox::https::serve_https(router).await.unwrap();
+    let ca = env.dir.path().join("metadata-ca.pem");
+    std::fs::write(&ca, &server.cert_pem).unwrap();
+    let ca = ca.display().to_string();
+    let url = format!("{}/metadata.xml", server.url);
+    let path = env.manifest("meta.yaml", json!({"idp": {"metadataUrl": url}}));
+
+    let (human, _) = env.diff(&path, &["--metadata-ca-file", &ca]).await;
+    let out = text(&human);
+    assert_eq!(human.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!("metadata fetched from {url}")),
+        "{out}"
+    );
+
+    // The IdP rolls its certificate over: Stytch re-reads the metadata, the old one goes.
+    *body.lock().unwrap() = metadata_xml(&cert("idp-next"));
+    let (human, json) = env.diff(&path, &["--metadata-ca-file", &ca]).await;
+    assert_eq!(human.status.code(), Some(2), "{}", text(&human));
+    let r = &json_of(&json)["resources"][0];
+    let calls = r["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 2, "{r}");
+    assert!(calls[0]["path"].as_str().unwrap().ends_with("/url"), "{r}");
+    assert_eq!(calls[0]["fields"], json!({"metadata_url": url}));
+    assert_eq!(calls[1]["method"], json!("DELETE"));
+    let out = text(&human);
+    assert!(out.contains("+ CN=idp-next sha256:"), "{out}");
+    assert!(out.contains("- CN=idp-a sha256:"), "{out}");
+
+    // Without trusting the server's certificate the fetch fails: an error, not a guess.
+    let (human, _) = env.diff(&path, &[]).await;
+    assert_eq!(human.status.code(), Some(1), "{}", text(&human));
+    assert!(
+        text(&human).contains("spec.idp.metadataUrl"),
+        "{}",
+        text(&human)
+    );
+}
