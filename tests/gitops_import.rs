@@ -208,7 +208,37 @@ async fn import_then_diff_reports_no_changes() {
     if std::env::var("GITOPS_PEEK").is_ok() {
         eprintln!("{yaml}\n{out}\n{}", text(&json));
     }
-    // Nothing was written to Stytch by either command.
+    // Edit one field of the imported file: exactly that field, exactly one PUT.
+    std::fs::write(
+        &file,
+        yaml.replace(
+            "displayName: Acme Okta (prod)",
+            "displayName: Acme Okta (staging)",
+        ),
+    )
+    .unwrap();
+    let edited = cli(&[
+        "diff",
+        "-f",
+        &out_dir_s,
+        "--credentials-secret-file",
+        &creds,
+        "-o",
+        "json",
+    ])
+    .await;
+    assert_eq!(edited.status.code(), Some(2), "{}", text(&edited));
+    let r = &serde_json::from_slice::<Value>(&edited.stdout).unwrap()["resources"][0];
+    assert_eq!(
+        r["differences"],
+        json!([{"field": "displayName", "live": "Acme Okta (prod)", "desired": "Acme Okta (staging)"}])
+    );
+    assert_eq!(
+        r["calls"],
+        json!([{"method": "PUT", "path": format!("/v1/b2b/sso/saml/acme/connections/{id}"),
+                "fields": {"display_name": "Acme Okta (staging)"}}])
+    );
+    // Nothing was written to Stytch by any command.
     assert_eq!(sandbox.admin().write_count(), 0);
 }
 
