@@ -283,7 +283,7 @@ struct Cluster {
 /// Stands in for the Deployment controller and kubelet: marks the script's Deployments
 /// Available once they exist, and runs the operator Deployment's replicas as processes of the
 /// operator binary with the Deployment's arguments (the in-cluster Stytch URL and the metrics
-/// address swapped for local ones).
+/// address swapped for local ones), Available only once their readiness probes pass.
 async fn run_deployments(
     client: kube::Client,
     kubeconfig: PathBuf,
@@ -322,17 +322,26 @@ async fn run_deployments(
                     .cloned()
                     .collect();
                 argv.extend([
-                    "--metrics-addr=127.0.0.1:0".into(),
                     format!("--stytch-base-url={stytch_url}"),
                     format!("--kubeconfig={}", kubeconfig.display()),
                 ]);
                 assert_eq!(replicas, 2, "the kind run uses two replicas");
+                let readiness_path = container
+                    .readiness_probe
+                    .as_ref()
+                    .and_then(|p| p.http_get.as_ref())
+                    .and_then(|g| g.path.clone())
+                    .expect("a readiness probe");
                 let mut cluster = cluster.lock().await;
                 cluster.operator_args = args;
+                let mut ports = Vec::new();
                 for replica in 0..replicas {
+                    let port = free_port();
+                    ports.push(port);
                     cluster.operators.push(
                         tokio::process::Command::new(OPERATOR_BIN)
                             .args(&argv)
+                            .arg(format!("--metrics-addr=127.0.0.1:{port}"))
                             .env("POD_NAME", format!("stytch-saml-operator-{replica}"))
                             .env("POD_NAMESPACE", ns)
                             .env("RUST_LOG", "warn")
@@ -343,6 +352,12 @@ async fn run_deployments(
                             .unwrap(),
                     );
                 }
+                drop(cluster);
+                // Available only once every replica passes its readiness probe, like the
+                // kubelet and the Deployment controller (a standby replica is ready too).
+                for port in ports {
+                    wait_ready(&format!("http://127.0.0.1:{port}{readiness_path}")).await;
+                }
             }
             api.patch_status(name, &PatchParams::default(), &Patch::Merge(&available))
                 .await
@@ -352,6 +367,31 @@ async fn run_deployments(
         if done.iter().all(|d| *d) {
             return;
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls a readiness endpoint until it answers 2xx (at most 30 s).
+async fn wait_ready(url: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(resp) = reqwest::get(url).await
+            && resp.status().is_success()
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} did not become ready within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
