@@ -50,10 +50,20 @@ ensure_shellcheck() {
   as_root apt-get install -y -qq shellcheck >/dev/null
 }
 
+ensure_jq_curl() {
+  local missing=()
+  for t in jq curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]} (apt)" >&2
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
 ensure_python
 ensure_stytch_sdk
 ensure_kubectl
 bash scripts/install-helm.sh >/dev/null
 ensure_shellcheck
+ensure_jq_curl
 
 cargo test --workspace "$@"

@@ -123,24 +123,6 @@ async fn kube_client(args: &RunArgs) -> Result<kube::Client, StartError> {
     kube::Client::try_from(config).map_err(|e| StartError::Kube(e.to_string()))
 }
 
-/// The DER certificates of a PEM file.
-fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, StartError> {
-    let text =
-        std::fs::read(path).map_err(|e| StartError::CaFile(format!("{}: {e}", path.display())))?;
-    let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&text)
-        .filter_map(Result::ok)
-        .filter(|p| p.label == "CERTIFICATE")
-        .map(|p| p.contents)
-        .collect();
-    if certs.is_empty() {
-        return Err(StartError::CaFile(format!(
-            "{}: no PEM certificate",
-            path.display()
-        )));
-    }
-    Ok(certs)
-}
-
 /// Starts everything and runs until `shutdown` resolves.
 pub async fn run(
     args: RunArgs,
@@ -159,7 +141,7 @@ pub async fn run(
         Some(metrics.clone()),
     )?;
     let extra_root_certificates = match &args.metadata_ca_file {
-        Some(path) => read_ca_file(path)?,
+        Some(path) => crate::metadata::read_ca_file(path).map_err(StartError::CaFile)?,
         None => Vec::new(),
     };
     let metadata = MetadataFetcher::new(FetchPolicy {

@@ -313,6 +313,25 @@ pub enum IdentityProvider {
 }
 
 impl IdentityProvider {
+    /// Every kind, in the API's order.
+    pub const ALL: [IdentityProvider; 15] = [
+        Self::Classlink,
+        Self::Cyberark,
+        Self::Duo,
+        Self::Generic,
+        Self::GoogleWorkspace,
+        Self::Jumpcloud,
+        Self::Keycloak,
+        Self::Miniorange,
+        Self::MicrosoftEntra,
+        Self::Okta,
+        Self::Onelogin,
+        Self::Pingfederate,
+        Self::Rippling,
+        Self::Salesforce,
+        Self::Shibboleth,
+    ];
+
     /// The value Stytch's API uses.
     pub fn as_api_str(self) -> &'static str {
         match self {

@@ -8,7 +8,9 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
-use crate::api::{FIELD_MANAGER, FINALIZER, SamlConnection, SamlConnectionStatus};
+use crate::api::{
+    FIELD_MANAGER, FINALIZER, SamlConnection, SamlConnectionSpec, SamlConnectionStatus,
+};
 use crate::reconcile::Sources;
 use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};
 
@@ -25,11 +27,30 @@ pub async fn fetch_sources(
     client: &kube::Client,
     obj: &SamlConnection,
 ) -> Result<Sources, kube::Error> {
-    let ns = obj.namespace().unwrap_or_default();
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let mut sources = Sources::default();
-    for name in referenced_secrets(&obj.spec) {
+    fetch_missing_sources(
+        client,
+        &obj.namespace().unwrap_or_default(),
+        &obj.spec,
+        &mut sources,
+    )
+    .await?;
+    Ok(sources)
+}
+
+/// Adds to `sources` the referenced Secrets and ConfigMaps of namespace `ns` that it lacks.
+pub async fn fetch_missing_sources(
+    client: &kube::Client,
+    ns: &str,
+    spec: &SamlConnectionSpec,
+    sources: &mut Sources,
+) -> Result<(), kube::Error> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    for name in referenced_secrets(spec) {
+        if sources.secrets.contains_key(&name) {
+            continue;
+        }
         if let Some(secret) = secrets.get_opt(&name).await? {
             let mut data: BTreeMap<String, Vec<u8>> = secret
                 .data
@@ -43,14 +64,17 @@ pub async fn fetch_sources(
             sources.secrets.insert(name, data);
         }
     }
-    for name in referenced_config_maps(&obj.spec) {
+    for name in referenced_config_maps(spec) {
+        if sources.config_maps.contains_key(&name) {
+            continue;
+        }
         if let Some(cm) = config_maps.get_opt(&name).await? {
             sources
                 .config_maps
                 .insert(name, cm.data.unwrap_or_default());
         }
     }
-    Ok(sources)
+    Ok(())
 }
 
 /// Sets (`Some`) or removes (`None`) annotations with a merge patch.

@@ -45,12 +45,31 @@ pub fn missing_connection(obj: &SamlConnection, id: &str) -> Error {
 
 /// Connection ids claimed by other SamlConnections of the cluster.
 async fn claimed_ids(ctx: &Context, obj: &SamlConnection) -> Result<Vec<String>, Error> {
-    let all: Api<SamlConnection> = Api::all(ctx.client.clone());
-    let uid = obj.uid();
-    Ok(all
+    // Cluster-wide when allowed (other operator instances' resources count too); a
+    // namespace-scoped install that may not list cluster-wide checks its own namespaces.
+    let items = match Api::<SamlConnection>::all(ctx.client.clone())
         .list(&Default::default())
-        .await?
-        .items
+        .await
+    {
+        Ok(list) => list.items,
+        Err(kube::Error::Api(status))
+            if status.code == 403 && !ctx.settings.namespaces.is_empty() =>
+        {
+            let mut items = Vec::new();
+            for ns in &ctx.settings.namespaces {
+                items.extend(
+                    Api::<SamlConnection>::namespaced(ctx.client.clone(), ns)
+                        .list(&Default::default())
+                        .await?
+                        .items,
+                );
+            }
+            items
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let uid = obj.uid();
+    Ok(items
         .into_iter()
         .filter(|o| o.uid() != uid)
         .filter_map(|o| known_connection_id(&o))

@@ -23,6 +23,7 @@ pub use context::{Context, Settings};
 pub use error::Error;
 pub use kubeio::{
     CONNECTION_ID_ANNOTATION, CREATE_PENDING_ANNOTATION, RECONCILE_REQUESTED_ANNOTATION,
+    fetch_missing_sources,
 };
 pub use lifecycle::create_display_name;
 

@@ -167,24 +167,7 @@ pub fn mapping(
 
 /// The spec's kind for a live `identity_provider` string, when it is a known one.
 pub fn identity_provider(live: &str) -> Option<IdentityProvider> {
-    use IdentityProvider::*;
-    [
-        Classlink,
-        Cyberark,
-        Duo,
-        Generic,
-        GoogleWorkspace,
-        Jumpcloud,
-        Keycloak,
-        Miniorange,
-        MicrosoftEntra,
-        Okta,
-        Onelogin,
-        Pingfederate,
-        Rippling,
-        Salesforce,
-        Shibboleth,
-    ]
-    .into_iter()
-    .find(|p| normalize::identity_provider(p.as_api_str()) == normalize::identity_provider(live))
+    IdentityProvider::ALL.into_iter().find(|p| {
+        normalize::identity_provider(p.as_api_str()) == normalize::identity_provider(live)
+    })
 }

@@ -5,8 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::{Api, ResourceExt};
+use kube::ResourceExt;
 use serde::Serialize;
 
 use super::manifests::{self, Inputs};
@@ -17,8 +16,7 @@ use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_NO_CHANGES, GitopsError, SourceArgs};
 use crate::api::{ManagementPolicy, SamlConnection};
 use crate::controller::CONNECTION_ID_ANNOTATION;
 use crate::metadata::{FetchPolicy, MetadataFetcher};
-use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};
-use crate::reconcile::{DesiredIdp, Problem, Reason, Sources, resolve};
+use crate::reconcile::{DesiredIdp, Problem, Reason, resolve};
 use crate::stytch::model::SamlConnection as LiveConnection;
 use crate::stytch::{Credentials, ErrorClass, StytchError, StytchPool};
 
@@ -106,7 +104,12 @@ pub async fn run(args: &DiffArgs) -> Result<DiffReport, GitopsError> {
         .or_else(|| kube.as_ref().map(|c| c.default_namespace().to_owned()))
         .unwrap_or_else(|| "default".to_owned());
     let extra_root_certificates = match &args.metadata_ca_file {
-        Some(path) => read_ca_file(path)?,
+        Some(path) => {
+            crate::metadata::read_ca_file(path).map_err(|message| GitopsError::Manifest {
+                path: path.display().to_string(),
+                message,
+            })?
+        }
         None => Vec::new(),
     };
     let metadata = MetadataFetcher::new(FetchPolicy {
@@ -167,7 +170,8 @@ async fn diff_one(ctx: &mut Ctx, obj: &SamlConnection) -> ResourceReport {
     let mut problems: Vec<Problem> = Vec::new();
     let mut sources = ctx.inputs.sources_for(&ns);
     if let Some(client) = &ctx.kube
-        && let Err(e) = fetch_missing(client, &ns, obj, &mut sources).await
+        && let Err(e) =
+            crate::controller::fetch_missing_sources(client, &ns, &obj.spec, &mut sources).await
     {
         problems.push(Problem::new(
             Reason::KubernetesApiError,
@@ -307,63 +311,4 @@ pub fn stytch_problem(e: &StytchError, org: &str) -> ProblemView {
         field: "spec.organizationId".into(),
         message: format!("cannot list the connections of organization `{org}`: {e}"),
     }
-}
-
-/// Adds the referenced Secrets and ConfigMaps that the local inputs lack, from the cluster.
-async fn fetch_missing(
-    client: &kube::Client,
-    ns: &str,
-    obj: &SamlConnection,
-    sources: &mut Sources,
-) -> Result<(), kube::Error> {
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-    for name in referenced_secrets(&obj.spec) {
-        if sources.secrets.contains_key(&name) {
-            continue;
-        }
-        if let Some(secret) = secrets.get_opt(&name).await? {
-            let mut data: BTreeMap<String, Vec<u8>> = secret
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect();
-            for (k, v) in secret.string_data.unwrap_or_default() {
-                data.insert(k, v.into_bytes());
-            }
-            sources.secrets.insert(name, data);
-        }
-    }
-    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-    for name in referenced_config_maps(&obj.spec) {
-        if sources.config_maps.contains_key(&name) {
-            continue;
-        }
-        if let Some(cm) = config_maps.get_opt(&name).await? {
-            sources
-                .config_maps
-                .insert(name, cm.data.unwrap_or_default());
-        }
-    }
-    Ok(())
-}
-
-/// The DER certificates of a PEM file.
-fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, GitopsError> {
-    let text = std::fs::read(path).map_err(|source| GitopsError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&text)
-        .filter_map(Result::ok)
-        .filter(|p| p.label == "CERTIFICATE")
-        .map(|p| p.contents)
-        .collect();
-    if certs.is_empty() {
-        return Err(GitopsError::Manifest {
-            path: path.display().to_string(),
-            message: "no PEM certificate".into(),
-        });
-    }
-    Ok(certs)
 }

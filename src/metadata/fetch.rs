@@ -217,18 +217,7 @@ impl MetadataFetcher {
         if err.is_timeout() {
             return FetchError::Timeout(self.policy.timeout);
         }
-        // The source chain without the URL: short and free of query strings.
-        let mut parts = Vec::new();
-        let mut source = std::error::Error::source(err);
-        while let Some(s) = source {
-            parts.push(s.to_string());
-            source = s.source();
-        }
-        let message = if parts.is_empty() {
-            "request failed".to_owned()
-        } else {
-            parts.join(": ")
-        };
+        let message = crate::stytch::source_chain(err);
         FetchError::Transport(message.chars().take(300).collect())
     }
 }
@@ -261,6 +250,20 @@ pub fn host_allowed(allowed: &[String], host: &str) -> bool {
             _ => !pattern.is_empty() && host == pattern,
         }
     })
+}
+
+/// Reads a PEM file of CA certificates (e.g. `--metadata-ca-file`) into DER certificates.
+pub fn read_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let certs: Vec<Vec<u8>> = x509_parser::pem::Pem::iter_from_buffer(&text)
+        .filter_map(Result::ok)
+        .filter(|p| p.label == "CERTIFICATE")
+        .map(|p| p.contents)
+        .collect();
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate", path.display()));
+    }
+    Ok(certs)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod parse;
 
 pub use fetch::{
     FetchError, FetchPolicy, FetchedMetadata, MAX_REDIRECTS, MetadataFetcher, host_allowed,
+    read_ca_file,
 };
 pub use parse::{BINDING_POST, BINDING_REDIRECT, DS_NS, MD_NS, MetadataError, parse_metadata};
 

@@ -486,22 +486,27 @@ fn transport(endpoint: &'static str, err: &reqwest::Error) -> StytchError {
     } else {
         TransportKind::Other
     };
-    // The source chain without the URL: short, stable, and free of query strings.
+    let message = source_chain(err);
+    StytchError::Transport {
+        endpoint,
+        kind,
+        message,
+    }
+}
+
+/// The source chain of a reqwest error, without the URL the error itself prints: short, stable
+/// and free of query strings.
+pub fn source_chain(err: &reqwest::Error) -> String {
     let mut parts = Vec::new();
     let mut source = std::error::Error::source(err);
     while let Some(s) = source {
         parts.push(s.to_string());
         source = s.source();
     }
-    let message = if parts.is_empty() {
+    if parts.is_empty() {
         "request failed".to_owned()
     } else {
         parts.join(": ")
-    };
-    StytchError::Transport {
-        endpoint,
-        kind,
-        message,
     }
 }
 

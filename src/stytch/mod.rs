@@ -6,7 +6,7 @@ mod error;
 pub mod model;
 mod retry;
 
-pub use client::{RequestObserver, StytchClient, StytchConfig, StytchPool};
+pub use client::{RequestObserver, StytchClient, StytchConfig, StytchPool, source_chain};
 pub use credentials::{Credentials, CredentialsError, LIVE_BASE_URL, TEST_BASE_URL};
 pub use error::{ErrorClass, StytchError, TransportKind, classify};
 pub use retry::{RetryPolicy, TokenBucket};
