@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod controller;
+pub mod docs;
 pub mod gitops;
 pub mod http;
 pub mod leader;

@@ -21,6 +21,11 @@ struct Cli {
 enum Command {
     /// Print the SamlConnection CustomResourceDefinition as YAML.
     Crd,
+    /// Print generated documentation: `reference` (fields) or `conditions` (reasons).
+    Docs {
+        #[arg(value_parser = ["reference", "conditions"])]
+        which: String,
+    },
     /// Run the operator: watch SamlConnections and keep Stytch equal to them.
     Run(Box<operator::RunArgs>),
     /// Show what applying SamlConnection manifests would change in Stytch (exit 0 = no
@@ -45,6 +50,14 @@ async fn main() -> ExitCode {
         },
         Command::Diff(args) => gitops::diff_command(&args).await,
         Command::Import(args) => gitops::import_command(&args).await,
+        Command::Docs { which } => {
+            let text = match which.as_str() {
+                "reference" => stytch_saml_operator::docs::field_reference(),
+                _ => stytch_saml_operator::docs::conditions_reference(),
+            };
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
         Command::Run(args) => {
             telemetry::init(args.log_format);
             let (stop, stopped) = futures::channel::oneshot::channel::<()>();

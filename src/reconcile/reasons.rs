@@ -5,7 +5,7 @@
 
 /// Declares [`Reason`] and its names from one list, so no variant can lack a name.
 macro_rules! reasons {
-    ($($(#[$doc:meta])* $r:ident,)*) => {
+    ($($(#[$doc:meta])* $r:ident => $help:literal,)*) => {
         /// A stable reason for a condition, an Event and the `reason` metric label.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Reason {
@@ -22,80 +22,87 @@ macro_rules! reasons {
                     $(Reason::$r => stringify!($r),)*
                 }
             }
+
+            /// What the reason means and what to do about it (docs/conditions.md).
+            pub fn help(self) -> &'static str {
+                match self {
+                    $(Reason::$r => $help,)*
+                }
+            }
         }
     };
 }
 
 reasons! {
     // Healthy states.
-    Active,
-    Pending,
-    Synced,
-    Ready,
-    AsExpected,
-    CertificatesValid,
-    NoCertificates,
-    Reconciling,
+    Active => "Stytch reports the connection active: logins work.",
+    Pending => "The connection is pending: set what the message names (IdP SSO URL, entity id, a certificate, the attribute mapping); hand status.acsUrl and status.audienceUri to the IdP admin meanwhile.",
+    Synced => "The live connection matches the spec.",
+    Ready => "Active and Synced.",
+    AsExpected => "No error is waiting for a change of the resource.",
+    CertificatesValid => "No certificate expires within the warning window.",
+    NoCertificates => "The connection has no certificates yet.",
+    Reconciling => "The live connection has not been read yet (first reconcile, or Stytch could not be reached); wait.",
     // Deliberate non-sync.
-    DriftDetected,
-    ValueNotTaken,
-    Suspended,
+    DriftDetected => "ObserveOnly: the live connection differs from the spec in the fields listed in status.drift. Change the spec (or Stytch), or switch managementPolicy to Full to let the operator write.",
+    ValueNotTaken => "The operator wrote a value but Stytch returned another: check the fields named in the message (Stytch may normalize or refuse them silently).",
+    Suspended => "spec.suspend is true: no Stytch calls are made. Set it to false to resume.",
     // Certificates.
-    InvalidX509Certificate,
-    CertificateChainNotAccepted,
-    CertificateExpired,
-    CertificateExpiringSoon,
-    TooManyVerificationCertificates,
-    CannotDeleteLastVerificationCertificate,
+    InvalidX509Certificate => "A certificate does not parse as a PEM X.509 certificate: paste the IdP's signing certificate (-----BEGIN CERTIFICATE-----).",
+    CertificateChainNotAccepted => "A certificate entry holds several certificates: give each IdP certificate its own entry.",
+    CertificateExpired => "A certificate in the spec has expired (or, on CertificateExpiringSoon, a live certificate has): get the IdP's current certificate and rotate.",
+    CertificateExpiringSoon => "A certificate expires within --certificate-expiry-warning: add the IdP's new certificate next to the old one, then remove the old one.",
+    TooManyVerificationCertificates => "More than 5 IdP certificates (or none) listed: Stytch keeps at most 5.",
+    CannotDeleteLastVerificationCertificate => "Stytch refused to delete the only certificate of an active connection: list the replacement certificate first.",
     // Attribute mapping.
-    AttributeMappingRequired,
-    EmailMappingRequired,
-    NameMappingRequired,
-    AttributeMappingMissingGroupsKey,
-    NestedAttributeMappingKeys,
+    AttributeMappingRequired => "Stytch needs an attribute mapping before the connection can be active: set spec.attributeMapping.",
+    EmailMappingRequired => "spec.attributeMapping.email is missing or empty.",
+    NameMappingRequired => "Map fullName, or both firstName and lastName.",
+    AttributeMappingMissingGroupsKey => "groupRoleAssignments need spec.attributeMapping.groups.",
+    NestedAttributeMappingKeys => "attributeMapping.additional keys must be flat names and must not repeat a key that has its own field.",
     // IdP URLs and ids.
-    IdpSsoUrlInvalidFormat,
-    IdpSsoUrlNotHttps,
-    IdpSsoUrlRequired,
-    InvalidIdpEntityId,
-    InvalidAlternativeUrl,
-    MetadataUrlNotHttps,
-    MetadataUrlInvalid,
-    MetadataHostNotAllowed,
-    MetadataXmlInvalid,
-    MetadataInvalidFormat,
+    IdpSsoUrlInvalidFormat => "spec.idp.ssoUrl is not a URL.",
+    IdpSsoUrlNotHttps => "spec.idp.ssoUrl must use https.",
+    IdpSsoUrlRequired => "Stytch needs the IdP SSO URL (for example when clearing it on an active connection).",
+    InvalidIdpEntityId => "spec.idp.entityId is empty or refused by Stytch.",
+    InvalidAlternativeUrl => "alternativeAudienceUri or alternativeAcsUrl is not a URL.",
+    MetadataUrlNotHttps => "The metadata URL (or a redirect) is not https.",
+    MetadataUrlInvalid => "The metadata URL is not a URL, or could not be fetched (status, redirects); check it in a browser.",
+    MetadataHostNotAllowed => "The metadata URL's host is not in --metadata-allowed-hosts: ask the operator admin, or use another URL.",
+    MetadataXmlInvalid => "The metadata is not XML, or uses a DTD (refused to prevent entity expansion).",
+    MetadataInvalidFormat => "The metadata is XML but not usable IdP SAML metadata (no IDPSSODescriptor, SSO service or signing certificate), is too large, or metadataUrl is combined with explicit IdP fields.",
     // Keys.
-    SigningPrivateKeyFormatNotSupported,
-    SigningPrivateKeyInvalid,
-    EncryptionPrivateKeyFormatNotSupported,
-    EncryptionPrivateKeyInvalid,
-    PrivateKeyTooLong,
-    TooManyEncryptionKeys,
+    SigningPrivateKeyFormatNotSupported => "The signing key is not PKCS#1: convert it with `openssl rsa -traditional`.",
+    SigningPrivateKeyInvalid => "The signing key does not parse.",
+    EncryptionPrivateKeyFormatNotSupported => "The encryption key is not PKCS#1: convert it with `openssl rsa -traditional`.",
+    EncryptionPrivateKeyInvalid => "The encryption key does not parse.",
+    PrivateKeyTooLong => "Stytch refused the key as too long.",
+    TooManyEncryptionKeys => "Stytch refused another encryption key.",
     // Other spec errors.
-    InvalidIdentityProvider,
-    InvalidRoleId,
-    DuplicateConnection,
-    TooManyConnections,
-    InvalidOrganizationId,
+    InvalidIdentityProvider => "Stytch does not know the identity provider value.",
+    InvalidRoleId => "A role id is empty, or not a role of the project's RBAC policy.",
+    DuplicateConnection => "Stytch reports a duplicate connection (for example the same IdP entity id elsewhere).",
+    TooManyConnections => "The organization or the billing tier has no room for another SSO connection.",
+    InvalidOrganizationId => "spec.organizationId is not a valid id, slug or external id.",
     // Missing things.
-    OrganizationNotFound,
-    ConnectionNotFound,
-    CredentialsSecretNotFound,
-    CredentialsSecretInvalid,
-    InvalidCredentials,
-    SecretNotFound,
-    SecretKeyNotFound,
-    ConfigMapNotFound,
-    ConfigMapKeyNotFound,
+    OrganizationNotFound => "No organization with that id, slug or external id in this Stytch project.",
+    ConnectionNotFound => "The connection does not exist in Stytch: check spec.connectionId, or remove the connection-id annotation to create a new one.",
+    CredentialsSecretNotFound => "The Secret named in spec.credentialsRef does not exist in the resource's namespace.",
+    CredentialsSecretInvalid => "The credentials Secret lacks project_id or secret, or base_url is not an http(s) URL.",
+    InvalidCredentials => "Stytch refused the project_id/secret of the credentials Secret.",
+    SecretNotFound => "A Secret the spec references does not exist in the resource's namespace.",
+    SecretKeyNotFound => "A Secret the spec references lacks the named key.",
+    ConfigMapNotFound => "A ConfigMap the spec references does not exist in the resource's namespace.",
+    ConfigMapKeyNotFound => "A ConfigMap the spec references lacks the named key.",
     // Lifecycle.
-    CreatePendingAmbiguous,
-    CredentialsSecretNeededForDeletion,
+    CreatePendingAmbiguous => "An interrupted create left several unclaimed connections with this display name: set spec.connectionId to the right one and delete the others in Stytch.",
+    CredentialsSecretNeededForDeletion => "Deleting the Stytch connection needs the credentials Secret: restore it, or set deletionPolicy: Orphan.",
     // Transient and unknown.
-    KubernetesApiError,
-    MetadataFetchFailed,
-    RateLimited,
-    StytchUnavailable,
-    StytchRequestRejected,
+    KubernetesApiError => "The Kubernetes API failed; retried with backoff.",
+    MetadataFetchFailed => "The metadata URL timed out or answered 5xx; retried with backoff.",
+    RateLimited => "Stytch rate-limited the project; retried with backoff (lower --stytch-rate-limit if frequent).",
+    StytchUnavailable => "Stytch answered 5xx or could not be reached; retried with backoff.",
+    StytchRequestRejected => "Stytch refused the request with an error type the operator does not know; the message has it.",
 }
 
 impl Reason {
