@@ -165,7 +165,7 @@ pub async fn run(
     } else {
         ctx.settings.namespaces.iter().cloned().map(Some).collect()
     };
-    readiness.expect(namespaces.len());
+    readiness.expect_caches(namespaces.len());
     let streams = namespaces.iter().map(|ns| {
         controller(
             ctx.clone(),
@@ -189,7 +189,7 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    fn expect(&self, caches: usize) {
+    fn expect_caches(&self, caches: usize) {
         self.pending
             .store(caches, std::sync::atomic::Ordering::SeqCst);
         self.started
