@@ -21,6 +21,8 @@ enum Command {
     Kube(sandbox::kube::cli::Args),
     /// Run the operator against both sandboxes and reconcile examples/ (the quickstart).
     Demo(sandbox::demo::Args),
+    /// Benchmark the release operator binary against both sandboxes (BENCHMARKS.md).
+    Bench(sandbox::bench::Args),
 }
 
 #[tokio::main]
@@ -30,6 +32,7 @@ async fn main() -> std::process::ExitCode {
         Command::Stytch(args) => sandbox::stytch::cli::run(args).await,
         Command::Kube(args) => sandbox::kube::cli::run(args).await,
         Command::Demo(args) => sandbox::demo::run(args).await,
+        Command::Bench(args) => sandbox::bench::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
