@@ -109,7 +109,10 @@ fn controller(
     let first_sync = std::sync::atomic::AtomicBool::new(false);
     let trigger = reflector(
         writer,
-        watcher(conns, watch_config(&settings)).default_backoff(),
+        watcher(conns, watch_config(&settings))
+            .default_backoff()
+            // managedFields are never read and are most of a cached object's memory.
+            .modify(|o: &mut SamlConnection| o.managed_fields_mut().clear()),
     )
     .inspect_ok(move |event| {
         if matches!(event, watcher::Event::InitDone)
