@@ -74,7 +74,28 @@ impl OrgCache {
         Ok(list)
     }
 
-    /// Drops the organization's entry (after a write whose result is not read back).
+    /// Replaces (or adds) one connection in a cached listing, after a write answered with it.
+    /// Nothing is cached when the organization has no entry yet.
+    pub async fn put(
+        &self,
+        client: &StytchClient,
+        organization: &str,
+        connection: &SamlConnection,
+    ) {
+        let entry = self.entry(client, organization);
+        let mut slot = entry.lock().await;
+        if let Some((_, list)) = slot.as_mut() {
+            let mut updated: Vec<SamlConnection> = list
+                .iter()
+                .filter(|c| c.connection_id != connection.connection_id)
+                .cloned()
+                .collect();
+            updated.push(connection.clone());
+            *list = Arc::new(updated);
+        }
+    }
+
+    /// Drops the organization's entry (after a write whose result is not known).
     pub fn invalidate(&self, client: &StytchClient, organization: &str) {
         self.entries
             .lock()

@@ -105,17 +105,16 @@ impl Context {
     }
 
     /// How fresh the organization listing must be for `obj`: a resource whose spec changed since
-    /// its status was written, or with a new reconcile request, needs a read made now; otherwise
-    /// one from this resync round will do.
+    /// its status was written, or with a new reconcile request, needs a read made now; a new
+    /// resource or a resync can use one from this resync round (so a burst of new resources of
+    /// one organization costs one read).
     pub fn freshness_for(&self, obj: &SamlConnection) -> Instant {
         let status = obj.status.as_ref();
         let observed = status.and_then(|s| s.observed_generation);
         let requested = obj.annotations().get(super::RECONCILE_REQUESTED_ANNOTATION);
         let handled = status.and_then(|s| s.last_handled_reconcile_at.as_ref());
-        if observed.is_none()
-            || observed != obj.metadata.generation
-            || (requested.is_some() && requested != handled)
-        {
+        let spec_changed = observed.is_some() && observed != obj.metadata.generation;
+        if spec_changed || (requested.is_some() && requested != handled) {
             Instant::now()
         } else {
             *self

@@ -144,7 +144,7 @@ pub async fn create_or_adopt(
             .map(|p| p.as_api_str().to_owned()),
     };
     let created = client.create_connection(org, &body).await?;
-    ctx.orgs.invalidate(client, org);
+    ctx.orgs.put(client, org, &created).await;
     ctx.metrics
         .writes
         .get_or_create(&crate::metrics::WriteLabels {

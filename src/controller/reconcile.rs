@@ -223,7 +223,17 @@ async fn sync(
             let list = ctx.orgs.get(&client, org, ctx.freshness_for(obj)).await?;
             match list.iter().find(|c| c.connection_id == id) {
                 Some(live) => live.clone(),
-                None => return Err(lifecycle::missing_connection(obj, &id)),
+                // A cached listing may predate the connection: only a fresh read may say it is gone.
+                None => match ctx
+                    .orgs
+                    .refresh(&client, org)
+                    .await?
+                    .iter()
+                    .find(|c| c.connection_id == id)
+                {
+                    Some(live) => live.clone(),
+                    None => return Err(lifecycle::missing_connection(obj, &id)),
+                },
             }
         }
         None if obj.spec.management_policy == ManagementPolicy::ObserveOnly => {
@@ -251,17 +261,21 @@ async fn sync(
     if obj.spec.management_policy == ManagementPolicy::ObserveOnly {
         return Ok(Outcome::Drift(plan.drift()));
     }
-    let after = apply::execute(obj, ctx, &client, &live, &plan).await;
-    // Whatever happened, read back so status shows the truth.
-    let fresh = ctx.orgs.refresh(&client, org).await?;
-    report.live = fresh
-        .iter()
-        .find(|c| c.connection_id == live.connection_id)
-        .cloned();
-    after?;
-    let Some(now_live) = &report.live else {
-        return Err(lifecycle::missing_connection(obj, &live.connection_id));
+    let now_live = match apply::execute(obj, ctx, &client, &live, &plan).await {
+        Ok(connection) => connection,
+        Err(e) => {
+            // A write failed part-way: read the organization so status shows the truth.
+            if let Ok(fresh) = ctx.orgs.refresh(&client, org).await {
+                report.live = fresh
+                    .iter()
+                    .find(|c| c.connection_id == live.connection_id)
+                    .cloned();
+            }
+            return Err(e);
+        }
     };
+    report.live = Some(now_live.clone());
+    let now_live = &now_live;
     let remaining = crate::reconcile::plan(&desired, now_live);
     if remaining.is_empty() {
         Ok(Outcome::InSync)
