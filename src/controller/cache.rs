@@ -61,17 +61,13 @@ impl OrgCache {
         Ok(list)
     }
 
-    /// Reads the organization fresh (after a write) and refreshes the cache with the answer.
+    /// Reads the organization fresh and refreshes the cache with the answer.
     pub async fn refresh(
         &self,
         client: &StytchClient,
         organization: &str,
     ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
-        let entry = self.entry(client, organization);
-        let mut slot = entry.lock().await;
-        let list = Arc::new(client.get_connections(organization).await?.saml_connections);
-        *slot = Some((Instant::now(), list.clone()));
-        Ok(list)
+        self.get(client, organization, Instant::now()).await
     }
 
     /// Replaces (or adds) one connection in a cached listing, after a write answered with it.

@@ -76,6 +76,23 @@ async fn claimed_ids(ctx: &Context, obj: &SamlConnection) -> Result<Vec<String>,
         .collect())
 }
 
+/// Connections of the organization that an interrupted create of `obj` may have made: named
+/// with its create display name and claimed by no other SamlConnection. Read fresh.
+async fn unclaimed_created(
+    obj: &SamlConnection,
+    ctx: &Context,
+    client: &StytchClient,
+) -> Result<Vec<LiveConnection>, Error> {
+    let display_name = create_display_name(obj);
+    let claimed = claimed_ids(ctx, obj).await?;
+    let list = ctx.orgs.refresh(client, &obj.spec.organization_id).await?;
+    Ok(list
+        .iter()
+        .filter(|c| c.display_name == display_name && !claimed.contains(&c.connection_id))
+        .cloned()
+        .collect())
+}
+
 /// Creates the connection, crash-safely: a create-pending marker is recorded before Create and
 /// the new id right after. If a previous run died between the two, the connection it created is
 /// found by display name (and not claimed by another resource) and adopted: exactly one match is
@@ -90,12 +107,7 @@ pub async fn create_or_adopt(
     let name = obj.name_any();
     let display_name = create_display_name(obj);
     if obj.annotations().contains_key(CREATE_PENDING_ANNOTATION) {
-        let list = ctx.orgs.refresh(client, org).await?;
-        let claimed = claimed_ids(ctx, obj).await?;
-        let candidates: Vec<&LiveConnection> = list
-            .iter()
-            .filter(|c| c.display_name == display_name && !claimed.contains(&c.connection_id))
-            .collect();
+        let candidates = unclaimed_created(obj, ctx, client).await?;
         match candidates.as_slice() {
             [one] => {
                 kubeio::annotate(
@@ -118,7 +130,7 @@ pub async fn create_or_adopt(
                     ),
                 )
                 .await;
-                return Ok((*one).clone());
+                return Ok(one.clone());
             }
             [] => {}
             many => {
@@ -218,12 +230,10 @@ pub async fn cleanup(
 /// create may have happened just before a crash: the connection is looked up as in
 /// [`create_or_adopt`] so it is not orphaned.
 async fn delete_connection(obj: &SamlConnection, ctx: &Context) -> Result<(), Error> {
-    let pending = obj.annotations().contains_key(CREATE_PENDING_ANNOTATION);
-    let id = match known_connection_id(obj) {
-        Some(id) => id,
-        None if !pending => return Ok(()),
-        None => String::new(),
-    };
+    let known = known_connection_id(obj);
+    if known.is_none() && !obj.annotations().contains_key(CREATE_PENDING_ANNOTATION) {
+        return Ok(());
+    }
     let sources = kubeio::fetch_sources(&ctx.client, obj).await?;
     let creds = credentials(obj, &sources).map_err(|e| Error::Permanent {
         reason: Reason::CredentialsSecretNeededForDeletion,
@@ -231,28 +241,21 @@ async fn delete_connection(obj: &SamlConnection, ctx: &Context) -> Result<(), Er
     })?;
     let client = ctx.stytch.client(creds)?;
     let org = obj.spec.organization_id.as_str();
-    let id = if id.is_empty() {
-        let display_name = create_display_name(obj);
-        let claimed = claimed_ids(ctx, obj).await?;
-        let list = ctx.orgs.refresh(&client, org).await?;
-        let candidates: Vec<&LiveConnection> = list
-            .iter()
-            .filter(|c| c.display_name == display_name && !claimed.contains(&c.connection_id))
-            .collect();
-        match candidates.as_slice() {
+    let id = match known {
+        Some(id) => id,
+        None => match unclaimed_created(obj, ctx, &client).await?.as_slice() {
             [] => return Ok(()),
             [one] => one.connection_id.clone(),
             _ => {
                 return Err(Error::Permanent {
                     reason: Reason::CreatePendingAmbiguous,
                     message: format!(
-                        "an interrupted create left several unclaimed connections named `{display_name}`; delete the right one in Stytch, then remove the finalizer"
+                        "an interrupted create left several unclaimed connections named `{}`; delete the right one in Stytch, then remove the finalizer",
+                        create_display_name(obj)
                     ),
                 });
             }
-        }
-    } else {
-        id
+        },
     };
     let id = id.as_str();
     match client.delete_connection(org, id).await {
