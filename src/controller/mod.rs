@@ -26,6 +26,7 @@ pub use kubeio::{
     fetch_missing_sources,
 };
 pub use lifecycle::create_display_name;
+pub use reconcile::known_connection_id;
 
 use crate::api::SamlConnection;
 use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};

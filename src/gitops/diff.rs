@@ -14,7 +14,6 @@ use super::report::{Mode, ProblemView, compare};
 pub use super::report::{ResourceReport, ResourceStatus};
 use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_NO_CHANGES, GitopsError, SourceArgs};
 use crate::api::{ManagementPolicy, SamlConnection};
-use crate::controller::CONNECTION_ID_ANNOTATION;
 use crate::metadata::{FetchPolicy, MetadataFetcher};
 use crate::reconcile::{DesiredIdp, Problem, Reason, resolve};
 use crate::stytch::model::SamlConnection as LiveConnection;
@@ -150,23 +149,13 @@ pub async fn run(args: &DiffArgs) -> Result<DiffReport, GitopsError> {
     Ok(DiffReport::new(resources))
 }
 
-/// The connection id a resource manages: spec, then the operator's annotation, then status.
-pub fn known_connection_id(obj: &SamlConnection) -> Option<String> {
-    obj.spec
-        .connection_id
-        .clone()
-        .or_else(|| obj.annotations().get(CONNECTION_ID_ANNOTATION).cloned())
-        .or_else(|| obj.status.as_ref().and_then(|s| s.connection_id.clone()))
-        .filter(|id| !id.is_empty())
-}
-
 async fn diff_one(ctx: &mut Ctx, obj: &SamlConnection) -> ResourceReport {
     let name = obj.name_any();
     let ns = obj
         .namespace()
         .unwrap_or_else(|| ctx.default_namespace.clone());
     let mut report = ResourceReport::new(&name, &ns, ResourceStatus::Error);
-    report.connection_id = known_connection_id(obj);
+    report.connection_id = crate::controller::known_connection_id(obj);
     let mut problems: Vec<Problem> = Vec::new();
     let mut sources = ctx.inputs.sources_for(&ns);
     if let Some(client) = &ctx.kube
