@@ -24,6 +24,8 @@ pub struct App {
     pub store: Arc<Store>,
     /// Fault controls.
     pub faults: Faults,
+    /// Tokens and the audit log.
+    pub auth: super::authn::Auth,
     /// Listen address (`host:port`).
     pub addr: String,
 }
@@ -170,6 +172,18 @@ pub fn route(
         ["apis", g] => discovery::group(&app.store.lock(), g).map_or(Err(ApiError::NoRoute), ok),
         ["apis", g, v] => {
             discovery::resource_list(&app.store.lock(), g, v).map_or(Err(ApiError::NoRoute), ok)
+        }
+        [
+            "api",
+            "v1",
+            "namespaces",
+            ns,
+            "serviceaccounts",
+            name,
+            "token",
+        ] if *method == Method::POST => {
+            let created = super::authn::token_request(&app.auth, &app.store.lock(), ns, name)?;
+            Ok(json_response(StatusCode::CREATED, &created))
         }
         ["api", v, rest @ ..] => resource(app, method, "", v, rest, q, headers, body),
         ["apis", g, v, rest @ ..] => resource(app, method, g, v, rest, q, headers, body),

@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod authn;
 pub mod builtin;
 pub mod cel;
 pub mod cli;
@@ -27,6 +28,8 @@ pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod protobuf;
+pub mod rbac;
+pub mod requestinfo;
 pub mod resources;
 pub mod selectors;
 pub mod server;
@@ -58,9 +61,25 @@ pub enum SandboxError {
 
 /// Kubeconfig YAML for a server URL (context `sandbox`, namespace `default`, token `sandbox`).
 pub fn kubeconfig_yaml(server: &str) -> String {
+    kubeconfig_yaml_for(server, authn::ADMIN_TOKEN, "default")
+}
+
+/// Kubeconfig YAML for a server URL with a bearer token and a default namespace.
+pub fn kubeconfig_yaml_for(server: &str, token: &str, namespace: &str) -> String {
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {server}\nusers:\n- name: sandbox\n  user:\n    token: sandbox\ncontexts:\n- name: sandbox\n  context:\n    cluster: sandbox\n    user: sandbox\n    namespace: default\ncurrent-context: sandbox\npreferences: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: {server}\nusers:\n- name: sandbox\n  user:\n    token: {token}\ncontexts:\n- name: sandbox\n  context:\n    cluster: sandbox\n    user: sandbox\n    namespace: {namespace}\ncurrent-context: sandbox\npreferences: {{}}\n"
     )
+}
+
+/// A kube-rs client from a kubeconfig file.
+pub async fn client_from(path: &Path) -> Result<kube::Client, SandboxError> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await?;
+    Ok(kube::Client::try_from(config)?)
 }
 
 /// A running in-memory API server.
@@ -110,13 +129,46 @@ impl KubeSandbox {
 
     /// A kube-rs client built from the sandbox kubeconfig (default namespace `default`).
     pub async fn client(&self) -> Result<kube::Client, SandboxError> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
-        let config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await?;
-        Ok(kube::Client::try_from(config)?)
+        client_from(&self.kubeconfig).await
+    }
+
+    /// Writes a kubeconfig whose user is the service account `namespace/name` (a new token;
+    /// requests are authorized by RBAC, and fail with 401 once the ServiceAccount is gone).
+    /// The file lives as long as the sandbox.
+    pub fn service_account_kubeconfig(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<PathBuf, SandboxError> {
+        let token = self.running.auth.issue(namespace, name);
+        let path = self.kubeconfig.with_file_name(format!(
+            "kubeconfig-{namespace}-{name}-{}",
+            &token[token.len() - 8..]
+        ));
+        std::fs::write(
+            &path,
+            kubeconfig_yaml_for(&self.base_url(), &token, namespace),
+        )?;
+        Ok(path)
+    }
+
+    /// A kube-rs client acting as the service account `namespace/name`.
+    pub async fn service_account_client(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<kube::Client, SandboxError> {
+        client_from(&self.service_account_kubeconfig(namespace, name)?).await
+    }
+
+    /// Tokens and the audit log of service-account requests.
+    pub fn auth(&self) -> &authn::Auth {
+        &self.running.auth
+    }
+
+    /// Service-account requests so far (allowed and denied), oldest first.
+    pub fn audit(&self) -> Vec<authn::AuditEntry> {
+        self.running.auth.audit()
     }
 
     /// Fault injection controls.

@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::authn::{Auth, Identity};
 use super::faults::{Faults, injected};
 use super::handlers::{App, parse_query, route};
 use super::store::Store;
@@ -23,6 +24,9 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let headers = req.headers().clone();
     let path = uri.path().to_string();
     if !path.starts_with("/__sandbox/") {
+        if let Err(e) = authorize(&app, &method, &path, uri.query(), &headers) {
+            return e.into_response();
+        }
         let latency = app.faults.latency();
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -47,6 +51,27 @@ async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     }
 }
 
+/// Authenticates a request and, for a service account, authorizes it with RBAC.
+fn authorize(
+    app: &App,
+    method: &axum::http::Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), super::error::ApiError> {
+    let state = app.store.lock();
+    match app.auth.authenticate(headers, &state)? {
+        Identity::Admin => Ok(()),
+        Identity::User(user) => {
+            let watch = parse_query(query)
+                .get("watch")
+                .is_some_and(|w| w == "true" || w == "1");
+            let info = super::requestinfo::parse(method, path, watch);
+            app.auth.authorize(&user, info, &state)
+        }
+    }
+}
+
 /// A running server.
 #[derive(Debug)]
 pub struct Running {
@@ -56,6 +81,8 @@ pub struct Running {
     pub store: Arc<Store>,
     /// Fault controls.
     pub faults: Faults,
+    /// Tokens and the audit log.
+    pub auth: Auth,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -66,9 +93,11 @@ pub async fn start(listen: SocketAddr) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let store = Store::new();
     let faults = Faults::new(store.clone());
+    let auth = Auth::default();
     let app = Arc::new(App {
         store: store.clone(),
         faults: faults.clone(),
+        auth: auth.clone(),
         addr: addr.to_string(),
     });
     let router = Router::new().fallback(handle).with_state(app);
@@ -91,6 +120,7 @@ pub async fn start(listen: SocketAddr) -> std::io::Result<Running> {
         addr,
         store,
         faults,
+        auth,
         shutdown: Some(tx),
         task: Some(task),
     })
