@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Client-side limit of Stytch requests per second per project.
     #[arg(long, default_value_t = 20.0)]
     pub stytch_rate_limit: f64,
+    /// Timeout of one Stytch HTTP request (e.g. `15s`); a request past it counts as
+    /// unavailable and is retried with backoff.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub stytch_request_timeout: Duration,
     /// Kubeconfig to use instead of the in-cluster or default configuration.
     #[arg(long, env = "KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
@@ -136,6 +140,7 @@ pub async fn run(
         StytchConfig {
             base_url_override: args.stytch_base_url.clone(),
             rate_limit_per_second: args.stytch_rate_limit,
+            request_timeout: args.stytch_request_timeout,
             ..Default::default()
         },
         Some(metrics.clone()),

@@ -149,6 +149,43 @@ async fn fault_rule_latency_and_drop() {
     assert_eq!(admin.requests().iter().filter(|e| e.status == 0).count(), 1);
     // The server keeps serving.
     env.create(json!({})).await;
+
+    // A reset in the middle of the response: the create took effect, the client got the
+    // status and headers, and the body breaks off.
+    admin.add_fault(FaultRule {
+        path: "/v1/b2b/sso/saml/".into(),
+        method: Some("POST".into()),
+        reset_mid_response: true,
+        times: Some(1),
+        ..FaultRule::default()
+    });
+    let resp = env
+        .http
+        .post(env.url(&format!("/v1/b2b/sso/saml/{ORG}")))
+        .basic_auth(PROJECT, Some(SECRET))
+        .json(&json!({"display_name": "cut off"}))
+        .send()
+        .await
+        .expect("status line and headers arrive");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let announced = resp.content_length().expect("Content-Length");
+    let err = resp.bytes().await.expect_err("the body breaks off");
+    assert!(!err.is_timeout(), "{err:?}");
+    assert!(announced > 0);
+    let live = env.list().await;
+    assert_eq!(live.len(), 2, "the cut-off create took effect");
+    let cut: Vec<_> = admin
+        .requests()
+        .into_iter()
+        .filter(|e| e.endpoint == "create_connection" && e.fault_rule.is_some())
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(
+        cut,
+        vec![0, 200],
+        "logged with the status it was answered with"
+    );
+    env.create(json!({})).await;
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Fault injection rules: for requests whose path matches (prefix, or glob with `*`/`?`) and
 //! whose method matches, add latency, answer a given status / error type, or drop the
-//! connection without a response — for the next N matching requests and/or with a
-//! probability drawn from a seeded (deterministic) RNG.
+//! connection without a response or in the middle of one (after the request took effect) —
+//! for the next N matching requests and/or with a probability drawn from a seeded
+//! (deterministic) RNG.
 
 use std::time::Duration;
 
@@ -12,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 
-/// A fault rule. Only `path` is required; a rule with neither `status`, `error_type` nor
-/// `drop_connection` only adds latency.
+/// A fault rule. Only `path` is required; a rule with neither `status`, `error_type`,
+/// `drop_connection` nor `reset_mid_response` only adds latency.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FaultRule {
@@ -33,6 +34,10 @@ pub struct FaultRule {
     pub latency_ms: u64,
     /// Close the connection without any response.
     pub drop_connection: bool,
+    /// Serve the request (its effect applies), send the status line, the headers (with the
+    /// full `Content-Length`) and half of the body, then close the connection: a reset in the
+    /// middle of a response the client cannot tell from a failed request.
+    pub reset_mid_response: bool,
     /// Remaining number of times the rule fires; `None` = unlimited. Removed at 0.
     pub times: Option<u32>,
     /// Probability (0..=1) that a matching request triggers the rule; `None` = always.
@@ -50,6 +55,8 @@ pub enum Outcome {
     Respond(ApiError),
     /// Close the connection.
     Drop,
+    /// Serve it, then cut the response off after half of its body.
+    ResetMidResponse,
 }
 
 /// A fired rule.
@@ -119,6 +126,9 @@ impl FaultRule {
     fn outcome(&self) -> Outcome {
         if self.drop_connection {
             return Outcome::Drop;
+        }
+        if self.reset_mid_response {
+            return Outcome::ResetMidResponse;
         }
         if self.status.is_none() && self.error_type.is_none() {
             return Outcome::Pass;
@@ -248,6 +258,16 @@ mod tests {
         assert!(f.evaluate("GET", "/a").is_some());
         assert!(f.evaluate("GET", "/a").is_none());
         assert!(f.list().is_empty());
+
+        f.add(FaultRule {
+            path: "/".into(),
+            reset_mid_response: true,
+            times: Some(1),
+            ..FaultRule::default()
+        });
+        let fired = f.evaluate("POST", "/a").map(|d| d.outcome);
+        assert_eq!(fired, Some(Outcome::ResetMidResponse));
+        assert!(f.evaluate("POST", "/a").is_none());
 
         let run = |seed| {
             let mut f = Faults::new(seed);

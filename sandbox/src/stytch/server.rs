@@ -50,6 +50,32 @@ pub struct DropConnection;
 #[error("connection dropped by a sandbox fault rule")]
 struct DroppedByFault;
 
+#[derive(Debug, thiserror::Error)]
+#[error("response cut off by a sandbox fault rule")]
+struct ResetByFault;
+
+/// The response's status line, headers (with the full `Content-Length`) and the first half of
+/// its body; then the body fails, so hyper closes the connection in the middle of the response.
+async fn cut_off(response: Response) -> Response {
+    use futures::StreamExt;
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts.headers.insert(
+        axum::http::header::CONTENT_LENGTH,
+        axum::http::HeaderValue::from(bytes.len()),
+    );
+    let half = bytes.slice(..bytes.len() / 2);
+    let head = futures::stream::once(async move { Ok::<_, ResetByFault>(half) });
+    // A pause lets hyper flush the head and the half body before the error aborts it.
+    let reset = futures::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Err(ResetByFault)
+    });
+    Response::from_parts(parts, Body::from_stream(head.chain(reset)))
+}
+
 fn now_ms() -> u64 {
     u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0)
 }
@@ -92,6 +118,7 @@ pub async fn pipeline(State(shared): State<Arc<Shared>>, req: Request, next: Nex
                     r.extensions_mut().insert(DropConnection);
                     r
                 }
+                Outcome::ResetMidResponse => cut_off(authed(&shared, req, next).await).await,
             }
         }
     };
