@@ -65,6 +65,18 @@ impl Admin {
         lock(&self.shared.log).entries()
     }
 
+    /// Requests being served now (`status` 0, `timestamp` empty), oldest first.
+    pub fn in_flight(&self) -> Vec<LogEntry> {
+        lock(&self.shared.log).in_flight()
+    }
+
+    /// Requests the sandbox stopped serving because the client went away before the answer:
+    /// `timestamp` is when that was noticed, `status` that of the change already made (`0`
+    /// when none was).
+    pub fn abandoned(&self) -> Vec<LogEntry> {
+        lock(&self.shared.log).abandoned()
+    }
+
     /// Counters (total, writes, by endpoint, by method, by status).
     pub fn counters(&self) -> Counters {
         lock(&self.shared.log).counters()

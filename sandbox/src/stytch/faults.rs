@@ -32,6 +32,9 @@ pub struct FaultRule {
     pub error_message: Option<String>,
     /// Delay before acting (or before passing the request on).
     pub latency_ms: u64,
+    /// Delay after a passed-on request was served, before answering: the change is made but
+    /// the client does not know yet (a client that dies meanwhile never learns of it).
+    pub latency_after_ms: u64,
     /// Close the connection without any response.
     pub drop_connection: bool,
     /// Serve the request (its effect applies), send the status line, the headers (with the
@@ -64,6 +67,8 @@ pub enum Outcome {
 pub struct Decision {
     pub rule_id: String,
     pub latency: Duration,
+    /// Delay between serving a passed-on request and answering.
+    pub latency_after: Duration,
     pub outcome: Outcome,
 }
 
@@ -214,6 +219,7 @@ impl Faults {
         Some(Decision {
             rule_id: rule.id.clone(),
             latency: Duration::from_millis(rule.latency_ms),
+            latency_after: Duration::from_millis(rule.latency_after_ms),
             outcome: rule.outcome(),
         })
     }

@@ -13,8 +13,14 @@ const MAX_ENTRIES: usize = 100_000;
 pub struct LogEntry {
     /// 1, 2, 3, ... since start or the last clear.
     pub seq: u64,
-    /// RFC 3339 with milliseconds.
+    /// When the answer was ready (RFC 3339 with milliseconds).
     pub timestamp: String,
+    /// When the request arrived (RFC 3339 with milliseconds).
+    #[serde(default)]
+    pub started: String,
+    /// The client's socket address (`127.0.0.1:54321`): tells apart the processes calling.
+    #[serde(default)]
+    pub peer: Option<String>,
     pub method: String,
     /// Raw (still percent-encoded) path.
     pub path: String,
@@ -47,9 +53,48 @@ pub struct RequestLog {
     entries: VecDeque<LogEntry>,
     counters: Counters,
     next_seq: u64,
+    /// Requests being served, by a token from [`RequestLog::begin`].
+    in_flight: BTreeMap<u64, LogEntry>,
+    next_token: u64,
+    /// Requests whose client went away before the answer (the sandbox stopped serving them).
+    abandoned: Vec<LogEntry>,
 }
 
 impl RequestLog {
+    /// Notes a request that arrived (`status` 0 until answered); returns its token.
+    pub fn begin(&mut self, entry: LogEntry) -> u64 {
+        self.next_token += 1;
+        self.in_flight.insert(self.next_token, entry);
+        self.next_token
+    }
+
+    /// Forgets an answered request (recorded with [`RequestLog::record`]).
+    pub fn end(&mut self, token: u64) {
+        self.in_flight.remove(&token);
+    }
+
+    /// Moves a request whose client went away from in-flight to abandoned, with the time that
+    /// was noticed and the status of the change when one was made before (`0`: none).
+    pub fn abandon(&mut self, token: u64, status: u16, timestamp: String) {
+        if let Some(mut entry) = self.in_flight.remove(&token)
+            && self.abandoned.len() < MAX_ENTRIES
+        {
+            entry.status = status;
+            entry.timestamp = timestamp;
+            self.abandoned.push(entry);
+        }
+    }
+
+    /// Requests being served now, oldest first.
+    pub fn in_flight(&self) -> Vec<LogEntry> {
+        self.in_flight.values().cloned().collect()
+    }
+
+    /// Requests whose client went away before the answer, oldest first.
+    pub fn abandoned(&self) -> Vec<LogEntry> {
+        self.abandoned.clone()
+    }
+
     /// Records a request.
     pub fn record(&mut self, mut entry: LogEntry) {
         self.next_seq += 1;
@@ -76,9 +121,12 @@ impl RequestLog {
         self.counters.clone()
     }
 
-    /// Forgets entries and counters.
+    /// Forgets entries and counters (tokens keep counting so open requests stay distinct).
     pub fn clear(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            next_token: self.next_token,
+            ..Self::default()
+        };
     }
 }
 

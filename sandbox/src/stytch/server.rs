@@ -2,6 +2,7 @@
 //! limit → handler) and the accept loop. The accept loop is hand-written (hyper HTTP/1) so a
 //! fault rule can close a connection without writing any response.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +46,34 @@ pub struct Shared {
 /// Response extension: close the connection instead of answering.
 #[derive(Clone, Copy, Debug)]
 pub struct DropConnection;
+
+/// Request extension: the client's socket address.
+#[derive(Clone, Copy, Debug)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// Keeps a request in the log's in-flight set until answered; when dropped unanswered (hyper
+/// drops the pipeline when the client goes away) the request is marked abandoned.
+struct InFlight<'a> {
+    shared: &'a Shared,
+    token: u64,
+    /// Status of the change once the handler made it (before any `latency_after`).
+    served: u16,
+    answered: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            lock(&self.shared.log).abandon(self.token, self.served, log_time());
+        }
+    }
+}
+
+fn log_time() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by a sandbox fault rule")]
@@ -100,6 +129,27 @@ pub async fn pipeline(State(shared): State<Arc<Shared>>, req: Request, next: Nex
     let query = req.uri().query().map(str::to_owned);
     let project_id = basic_credentials(req.headers()).ok().map(|(user, _)| user);
     let endpoint = classify(&method, &path);
+    let peer = req.extensions().get::<PeerAddr>().map(|p| p.0.to_string());
+    let mut entry = LogEntry {
+        seq: 0,
+        timestamp: String::new(),
+        started: log_time(),
+        peer,
+        write: is_write(&method),
+        method: method.clone(),
+        path: path.clone(),
+        query,
+        endpoint: endpoint.to_owned(),
+        status: 0,
+        project_id,
+        fault_rule: None,
+    };
+    let mut in_flight = InFlight {
+        token: lock(&shared.log).begin(entry.clone()),
+        shared: &shared,
+        served: 0,
+        answered: false,
+    };
     let decision = lock(&shared.faults).evaluate(&method, &path);
     let mut fault_rule = None;
     let response = match decision {
@@ -111,7 +161,14 @@ pub async fn pipeline(State(shared): State<Arc<Shared>>, req: Request, next: Nex
                 tokio::time::sleep(d.latency).await;
             }
             match d.outcome {
-                Outcome::Pass => authed(&shared, req, next).await,
+                Outcome::Pass => {
+                    let response = authed(&shared, req, next).await;
+                    in_flight.served = response.status().as_u16();
+                    if !d.latency_after.is_zero() {
+                        tokio::time::sleep(d.latency_after).await;
+                    }
+                    response
+                }
                 Outcome::Respond(err) => err.into_response(),
                 Outcome::Drop => {
                     let mut r = Response::new(Body::empty());
@@ -129,32 +186,30 @@ pub async fn pipeline(State(shared): State<Arc<Shared>>, req: Request, next: Nex
         response.status().as_u16()
     };
     tracing::info!(%method, %path, endpoint, status, "stytch request");
-    lock(&shared.log).record(LogEntry {
-        seq: 0,
-        timestamp: jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
-            .to_string(),
-        write: is_write(&method),
-        method,
-        path,
-        query,
-        endpoint: endpoint.to_owned(),
-        status,
-        project_id,
-        fault_rule,
-    });
+    entry.timestamp = log_time();
+    entry.status = status;
+    entry.fault_rule = fault_rule;
+    {
+        let mut log = lock(&shared.log);
+        log.end(in_flight.token);
+        log.record(entry);
+    }
+    in_flight.answered = true;
     response
 }
 
 async fn serve_connection(
     stream: tokio::net::TcpStream,
+    peer: SocketAddr,
     router: Router,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let router = router.clone();
         async move {
-            let response = match router.oneshot(req.map(Body::new)).await {
+            let mut req = req.map(Body::new);
+            req.extensions_mut().insert(PeerAddr(peer));
+            let response = match router.oneshot(req).await {
                 Ok(r) => r,
                 Err(never) => match never {},
             };
@@ -192,8 +247,13 @@ pub async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, router.clone(), shutdown.clone()));
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(
+                        stream,
+                        peer,
+                        router.clone(),
+                        shutdown.clone(),
+                    ));
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
