@@ -1,7 +1,9 @@
 //! Authentication and the audit log. The kubeconfig token `sandbox` (and a request without a
-//! bearer token) is the unrestricted admin; service-account tokens (issued by the TokenRequest
-//! API or [`Auth::issue`]) authenticate as `system:serviceaccount:<ns>:<name>` while the
-//! ServiceAccount exists and are authorized by RBAC ([`super::rbac`]); any other token is 401.
+//! bearer token: `kubectl` never sends a token over plain http) is the unrestricted admin, who
+//! may impersonate (`Impersonate-User`/`Impersonate-Group`, `kubectl --as`); service-account
+//! tokens (issued by the TokenRequest API or [`Auth::issue`]) authenticate as
+//! `system:serviceaccount:<ns>:<name>` while the ServiceAccount exists. Users other than the
+//! admin are authorized by RBAC ([`super::rbac`]); an unknown token is 401.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -67,11 +69,11 @@ impl Auth {
     /// Who a request's `Authorization` header names.
     pub fn authenticate(&self, headers: &HeaderMap, state: &State) -> Result<Identity, ApiError> {
         let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-            return Ok(Identity::Admin);
+            return Ok(impersonated(headers).unwrap_or(Identity::Admin));
         };
         let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
         if token == ADMIN_TOKEN {
-            return Ok(Identity::Admin);
+            return Ok(impersonated(headers).unwrap_or(Identity::Admin));
         }
         let (ns, name) = self
             .lock()
@@ -111,6 +113,30 @@ impl Auth {
     pub fn clear_audit(&self) {
         self.lock().audit.clear();
     }
+}
+
+/// The admin impersonating a user (`kubectl --as=... --as-group=...`): a service-account name
+/// gets its service-account groups, every user `system:authenticated`.
+fn impersonated(headers: &HeaderMap) -> Option<Identity> {
+    let name = headers.get("impersonate-user")?.to_str().ok()?.to_string();
+    let mut user = match name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((ns, sa)) => User::service_account(ns, sa),
+        None => User {
+            name: name.clone(),
+            groups: vec!["system:authenticated".into()],
+        },
+    };
+    for group in headers.get_all("impersonate-group") {
+        if let Ok(g) = group.to_str()
+            && !user.groups.iter().any(|x| x == g)
+        {
+            user.groups.push(g.to_string());
+        }
+    }
+    Some(Identity::User(user))
 }
 
 fn unauthorized() -> ApiError {
