@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod chart_rbac;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -58,13 +61,23 @@ pub struct Env {
     pub stytch: StytchSandbox,
     pub client: kube::Client,
     pub api: Api<SamlConnection>,
+    /// The kubeconfig operators started by this harness use: the chart's service account with
+    /// exactly the chart's rendered RBAC (the admin kubeconfig when helm is skipped).
+    pub operator_kubeconfig: PathBuf,
     stop: Option<futures::channel::oneshot::Sender<()>>,
     operator: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Env {
-    /// Sandboxes, CRD and credentials, without the operator.
+    /// Sandboxes, CRD and credentials, without the operator. The operator will run with the
+    /// chart's RBAC rendered with [`chart_rbac::default_values`].
     pub async fn new() -> Self {
+        Self::with_rbac(chart_rbac::render(&chart_rbac::default_values(), NS)).await
+    }
+
+    /// Like [`Env::new`], with these RBAC objects (ServiceAccount `stytch-saml-operator` in
+    /// `default` plus roles and bindings) installed for the operator; `None`: admin.
+    pub async fn with_rbac(rbac: Option<Vec<Value>>) -> Self {
         let kube = KubeSandbox::start().await.unwrap();
         let stytch = StytchSandbox::start(SandboxConfig::with_seed(Seed::single(
             PROJECT, SECRET, ORG, "acme",
@@ -87,11 +100,20 @@ impl Env {
             .await
             .unwrap();
         let api = Api::namespaced(client.clone(), NS);
+        let operator_kubeconfig = match rbac {
+            Some(docs) => {
+                chart_rbac::install(&client, &docs).await;
+                kube.service_account_kubeconfig(NS, chart_rbac::SERVICE_ACCOUNT)
+                    .unwrap()
+            }
+            None => kube.kubeconfig_path().to_path_buf(),
+        };
         Self {
             kube,
             stytch,
             client,
             api,
+            operator_kubeconfig,
             stop: None,
             operator: None,
         }
@@ -106,7 +128,7 @@ impl Env {
 
     /// Starts another in-process operator, owned by the caller.
     pub fn spawn_operator(&self, extra: &[&str]) -> Operator {
-        let kubeconfig = self.kube.kubeconfig_path().display().to_string();
+        let kubeconfig = self.operator_kubeconfig.display().to_string();
         let mut argv = vec![
             "run",
             "--kubeconfig",
