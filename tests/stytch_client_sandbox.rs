@@ -5,7 +5,7 @@ use axum::Router;
 use axum::routing::get;
 use rcgen::{CertificateParams, DnType, KeyPair};
 use sandbox::stytch::config::Seed;
-use sandbox::stytch::{StytchConfig as SandboxConfig, StytchSandbox};
+use sandbox::stytch::{FaultRule, StytchConfig as SandboxConfig, StytchSandbox};
 use stytch_saml_operator::reconcile::Reason;
 use stytch_saml_operator::secret::SecretString;
 use stytch_saml_operator::stytch::model::{CreateConnectionRequest, UpdateConnectionRequest};
@@ -240,4 +240,54 @@ async fn a_wrong_secret_is_an_auth_error() {
     let e = c.get_connections(ORG).await.unwrap_err();
     assert_eq!(e.class(), ErrorClass::Auth);
     assert_eq!(e.error_type(), Some("unauthorized_credentials"));
+}
+
+#[tokio::test]
+async fn a_write_cut_off_mid_response_is_not_resent_but_a_read_is() {
+    let (sandbox, c) = start().await;
+    let admin = sandbox.admin();
+    let created = c
+        .create_connection(
+            "acme",
+            &CreateConnectionRequest {
+                display_name: Some("Acme".into()),
+                identity_provider: Some("okta".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let reset = |method: &str| FaultRule {
+        path: "/v1/b2b/sso".into(),
+        method: Some(method.into()),
+        reset_mid_response: true,
+        times: Some(1),
+        ..FaultRule::default()
+    };
+    admin.add_fault(reset("PUT"));
+    let rename = UpdateConnectionRequest {
+        display_name: Some("Renamed".into()),
+        ..Default::default()
+    };
+    let err = c
+        .update_connection("acme", &created.connection_id, &rename)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), ErrorClass::Transient, "{err:?}");
+    let puts = admin
+        .requests()
+        .iter()
+        .filter(|e| e.endpoint == "update_connection")
+        .count();
+    assert_eq!(
+        puts, 1,
+        "the rename took effect once and was not sent again"
+    );
+    let live = admin.connections(PROJECT, ORG).unwrap();
+    assert_eq!(live[0].display_name, "Renamed");
+
+    admin.clear_requests();
+    admin.add_fault(reset("GET"));
+    let listed = c.get_connections("acme").await.unwrap();
+    assert_eq!(listed.saml_connections.len(), 1);
+    assert_eq!(admin.requests().len(), 2, "a read cut off is read again");
 }

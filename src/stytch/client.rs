@@ -153,7 +153,8 @@ impl StytchPool {
 /// Whether a request may be sent again after an ambiguous failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Idempotency {
-    /// Reads and deletes: repeating them has no further effect.
+    /// Reads, deletes and field updates: repeating them has no further effect (writes are
+    /// still not resent after an answer that timed out or broke off).
     Idempotent,
     /// Creates and additive updates: resend only when the request was certainly not processed.
     NonIdempotent,
@@ -394,7 +395,11 @@ impl StytchClient {
                 Err(err) => err,
             };
             attempt += 1;
-            let may_resend = idempotency == Idempotency::Idempotent || err.request_not_processed();
+            // A write whose outcome is unknown is never sent blindly again, even an idempotent
+            // one: it may have succeeded, and the caller re-reads the live state instead.
+            let blind_repeat = method != Method::GET && err.outcome_unknown();
+            let may_resend = (idempotency == Idempotency::Idempotent && !blind_repeat)
+                || err.request_not_processed();
             if attempt >= retry.max_attempts || !err.class().is_retryable() || !may_resend {
                 return Err(err);
             }

@@ -106,6 +106,13 @@ impl StytchError {
             _ => false,
         }
     }
+
+    /// True when the request may have taken effect without the client learning of it: it was
+    /// sent, then the answer timed out or broke off. (An error status is an answer: Stytch
+    /// reported the write failed.)
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Transport { kind, .. } if *kind != TransportKind::Connect)
+    }
 }
 
 const NOT_FOUND_TYPES: &[&str] = &[
