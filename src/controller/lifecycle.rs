@@ -146,6 +146,10 @@ pub async fn create_or_adopt(
             }
         }
     }
+    // Read before the first write: an organization that does not exist (or credentials Stytch
+    // refuses) stalls on a read instead of a refused Create. A new resource shares the resync
+    // round's listing, so a burst of creates in one organization costs one read.
+    ctx.orgs.get(client, org, ctx.freshness_for(obj)).await?;
     let now = Timestamp::now().to_string();
     kubeio::annotate(api, &name, &[(CREATE_PENDING_ANNOTATION, Some(&now))]).await?;
     let body = CreateConnectionRequest {
