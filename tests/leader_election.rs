@@ -280,9 +280,9 @@ async fn a_leader_killed_mid_write_is_replaced_and_the_replicas_never_write_at_o
     assert!(victim_last_end.unwrap() < survivor_first_start.unwrap());
     assert!(by.iter().filter(|w| w.0 == victim_name).count() >= 2);
     let takeover = new_holder_after.unwrap();
-    // The Lease expires at most 3 s after its last renewal (before the kill); the standby
-    // retries within its 1 s grace.
-    assert!(takeover < Duration::from_secs(5), "took {takeover:?}");
+    // The Lease expires at most 3 s after its last renewal (before the kill) and the standby
+    // retries within its 1 s grace; 2 s more for a loaded machine.
+    assert!(takeover < Duration::from_secs(6), "took {takeover:?}");
     let creates = env
         .writes()
         .iter()
