@@ -45,6 +45,9 @@ pub struct Plan {
     pub delete_encryption_keys: Vec<String>,
     /// Update by metadata URL is needed with this URL.
     pub metadata_url: Option<String>,
+    /// Verification certificates that update adds: the metadata's certificates the connection
+    /// lacks (Stytch adds each), or 1 when the metadata has not been read.
+    pub metadata_url_adds: usize,
     /// Human-readable differences, one per spec field.
     pub differences: Vec<Difference>,
 }
@@ -94,9 +97,9 @@ impl Plan {
             }
         };
         if let Some(url) = &self.metadata_url {
-            make_room(&mut calls, &mut count, 1);
+            make_room(&mut calls, &mut count, self.metadata_url_adds);
             calls.push(Call::UpdateByUrl(url.clone()));
-            count += 1;
+            count += self.metadata_url_adds;
         }
         let mut uploads = self.upload_certificates.iter();
         if !self.update.is_empty() {
@@ -309,6 +312,7 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
                 if live.idp_entity_id.is_empty() || live.idp_sso_url.is_empty() {
                     diff("idp.metadataUrl", "", url);
                     p.metadata_url = Some(url.clone());
+                    p.metadata_url_adds = 1;
                 }
                 return;
             };
@@ -317,16 +321,18 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
                 .iter()
                 .map(live_fingerprint)
                 .collect();
-            let missing_cert = meta
+            let missing_certs = meta
                 .certificates
                 .iter()
-                .any(|c| !live_prints.contains(&c.sha256));
+                .filter(|c| !live_prints.contains(&c.sha256))
+                .count();
             if meta.entity_id != live.idp_entity_id
                 || normalize::url(&meta.sso_url) != normalize::url(&live.idp_sso_url)
-                || missing_cert
+                || missing_certs > 0
             {
                 diff("idp.metadataUrl", "(live IdP settings differ)", url);
                 p.metadata_url = Some(url.clone());
+                p.metadata_url_adds = missing_certs;
             }
             let wanted: BTreeSet<&str> = meta
                 .certificates

@@ -2,5 +2,6 @@
 
 mod desired_tests;
 mod fixtures;
+mod plan_limit_tests;
 mod plan_tests;
 mod status_tests;
