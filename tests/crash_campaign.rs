@@ -8,7 +8,9 @@
 //!
 //! Short run (in `.ci/run`): `cargo test --test crash_campaign`.
 //! Long run: `CRASH_KILLS=100 cargo test --release --test crash_campaign -- --ignored --nocapture`
-//! (`CRASH_SEED` picks another seed).
+//! (`CRASH_SEED=<hex>` picks another seed; `OPERATOR_BIN=target/release/stytch-saml-operator`
+//! runs a given operator binary under a debug test build; `OPERATOR_LOG_DIR=<dir>` keeps the
+//! operator's logs).
 
 #[path = "support/crash.rs"]
 mod crash;
