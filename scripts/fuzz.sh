@@ -2,6 +2,7 @@
 # Runs every fuzz target in fuzz/ for a bounded time, one after another, on stable Rust.
 #
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 60 s, all targets)
+#   bash scripts/fuzz.sh build                                 (only build the targets)
 #
 # The targets are libFuzzer targets (libfuzzer-sys, the harness `cargo fuzz` uses). Instead
 # of `cargo fuzz` (whose default AddressSanitizer needs nightly) this builds them with the
@@ -34,6 +35,9 @@ export RUSTFLAGS="-Cpasses=sancov-module \
  --cfg fuzzing -Cdebug-assertions -Coverflow-checks"
 # `--target` keeps build scripts and proc macros uninstrumented.
 cargo build --release --locked --target "$host" --bins
+if [ "$seconds" = build ]; then
+    exit 0
+fi
 
 status=0
 for target in "${targets[@]}"; do
