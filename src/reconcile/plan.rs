@@ -387,14 +387,17 @@ fn plan_idp(desired: &DesiredConnection, live: &SamlConnection, p: &mut Plan) {
     }
 }
 
+/// Live certificates to delete: those not wanted, and second copies of wanted ones (Stytch may
+/// hold the same certificate twice; a copy takes one of the 5 places).
 fn stale_certificates(live: &SamlConnection, wanted: &BTreeSet<&str>) -> Vec<CertificateRef> {
+    let mut kept = BTreeSet::new();
     live.verification_certificates
         .iter()
         .map(|c| CertificateRef {
             id: c.certificate_id.clone(),
             sha256: live_fingerprint(c),
         })
-        .filter(|c| !wanted.contains(c.sha256.as_str()))
+        .filter(|c| !(wanted.contains(c.sha256.as_str()) && kept.insert(c.sha256.clone())))
         .collect()
 }
 

@@ -92,3 +92,53 @@ fn metadata_not_read_yet_counts_as_one_certificate() {
     assert_eq!(p.metadata_url_adds, 1);
     assert_eq!(p.calls(0), vec![Call::UpdateByUrl(URL.into())]);
 }
+
+#[test]
+fn a_second_copy_of_a_wanted_certificate_is_deleted_to_make_room() {
+    let certs: Vec<String> = ["a", "e", "f", "g", "h"].iter().map(|n| cert(n)).collect();
+    let list: Vec<_> = certs.iter().map(|pem| json!({ "pem": pem })).collect();
+    let spec = serde_json::from_value(json!({
+        "credentialsRef": { "name": "stytch" },
+        "organizationId": "acme",
+        "idp": { "certificates": list },
+    }))
+    .unwrap();
+    let desired = resolve(&spec, &sources(), now()).unwrap();
+    // Live: `a` twice (the copy re-wrapped with CRLF), then three certificates no longer wanted.
+    let mut live = live(&["b", "c", "d"]);
+    let copy = |id: &str, pem: String| X509Certificate {
+        certificate_id: id.into(),
+        certificate: pem,
+        ..Default::default()
+    };
+    live.verification_certificates
+        .insert(0, copy("a1", certs[0].replace('\n', "\r\n")));
+    live.verification_certificates
+        .insert(0, copy("a0", certs[0].clone()));
+    let p = plan(&desired, &live);
+    let deleted: Vec<&str> = p
+        .delete_verification_certificates
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["a1", "b", "c", "d"],
+        "the copy and the unwanted ones"
+    );
+    assert_eq!(p.upload_certificates.len(), 4);
+    // Before the fix the copy was kept and the fourth upload took the connection to 6.
+    let mut count = 5;
+    for call in p.calls(5) {
+        match &call {
+            Call::Update(body) if body.x509_certificate.is_some() => count += 1,
+            Call::DeleteVerificationCertificate(_) => count -= 1,
+            _ => {}
+        }
+        assert!(
+            (1..=MAX_VERIFICATION_CERTIFICATES).contains(&count),
+            "{count} after {call:?}"
+        );
+    }
+    assert_eq!(count, 5);
+}
