@@ -216,7 +216,12 @@ async fn run_row(row: Row) -> Report {
         Hold::UntilConverged => {}
     }
     let fault_secs = started.elapsed().as_secs_f64();
-    wait_converged(&env, &names).await;
+    // A long fault grows the per-resource backoff (doubling per failure, up to 300 s).
+    let within = match row.hold {
+        Hold::For(d) => CONVERGE + d * 4,
+        _ => CONVERGE,
+    };
+    wait_converged_within(&env, &names, within).await;
     let converge_secs = started.elapsed().as_secs_f64();
     admin.clear_faults();
     let (samples, stale) = sampler.finish().await;

@@ -111,7 +111,13 @@ pub fn current(obj: &SamlConnection) -> bool {
 
 /// Waits until every named resource converged; panics with the last statuses otherwise.
 pub async fn wait_converged(env: &Env, names: &[String]) {
-    let deadline = tokio::time::Instant::now() + CONVERGE;
+    wait_converged_within(env, names, CONVERGE).await;
+}
+
+/// [`wait_converged`] with another bound (after a long fault the per-resource backoff, up to
+/// 300 s, decides when the next attempt comes).
+pub async fn wait_converged_within(env: &Env, names: &[String], within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
     loop {
         let mut pending = Vec::new();
         for name in names {
