@@ -14,6 +14,7 @@
 use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use stytch_saml_operator::api::SamlConnectionSpec;
+use stytch_saml_operator::reconcile::certs::parse_certificate_any_time;
 use stytch_saml_operator::reconcile::plan::MAX_VERIFICATION_CERTIFICATES;
 use stytch_saml_operator::reconcile::{Call, DesiredIdp, plan, resolve};
 use stytch_saml_operator_fuzz::planner_input::planner_input;
@@ -57,6 +58,18 @@ fuzz_target!(|data: &[u8]| {
         "calls without a reported difference or the reverse: {first:#?}"
     );
     let start = live.verification_certificates.len();
+    let start_certs: Vec<String> = live
+        .verification_certificates
+        .iter()
+        .map(|c| {
+            let print = parse_certificate_any_time(&c.certificate).map(|p| p.sha256);
+            format!(
+                "{}={}",
+                c.certificate_id,
+                print.as_deref().map_or("unparsable", |p| &p[..11])
+            )
+        })
+        .collect();
     let calls = first.calls(start);
     assert_eq!(first.is_empty(), calls.is_empty());
     let uploads = calls
@@ -81,13 +94,13 @@ fuzz_target!(|data: &[u8]| {
         if start <= MAX_VERIFICATION_CERTIFICATES {
             assert!(
                 count <= MAX_VERIFICATION_CERTIFICATES,
-                "{count} certificates after {call:?} in {calls:#?}"
+                "{count} certificates after {call:?}; live was {start_certs:?}; calls {calls:#?}"
             );
         }
         if start > 0 {
             assert!(
                 count > 0,
-                "the last certificate deleted by {call:?} in {calls:#?}"
+                "the last certificate deleted by {call:?}; live was {start_certs:?}; calls {calls:#?}"
             );
         }
     }
