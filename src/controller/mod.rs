@@ -7,6 +7,7 @@ mod error;
 mod kubeio;
 mod lifecycle;
 mod reconcile;
+pub mod trim;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,8 +113,8 @@ fn controller(
         writer,
         watcher(conns, watch_config(&settings))
             .default_backoff()
-            // managedFields are never read and are most of a cached object's memory.
-            .modify(|o: &mut SamlConnection| o.managed_fields_mut().clear()),
+            // Every watched object stays in memory: keep only what a reconcile reads.
+            .modify(trim::for_cache),
     )
     .inspect_ok(move |event| {
         if matches!(event, watcher::Event::InitDone)

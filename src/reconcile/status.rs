@@ -102,6 +102,12 @@ pub fn compute(input: &StatusInput<'_>) -> SamlConnectionStatus {
     } else {
         status.verification_certificates = previous.verification_certificates.clone();
         status.signing_certificates = previous.signing_certificates.clone();
+        // The controller's cache keeps no PEMs (an empty string marks one): never write that.
+        for cert in &mut status.signing_certificates {
+            if cert.pem.as_deref() == Some("") {
+                cert.pem = None;
+            }
+        }
         status.last_sync_time = previous.last_sync_time.clone();
     }
     let earliest = status
@@ -310,7 +316,9 @@ fn certificate_status(cert: &X509Certificate, include_pem: bool) -> CertificateS
 }
 
 /// True when `new` differs from `old` in anything but timestamps (`lastTransitionTime`,
-/// `lastSyncTime`, `metadata.fetchedAt`): an unchanged status is not written.
+/// `lastSyncTime`, `metadata.fetchedAt`) and the content of certificate PEMs: an unchanged
+/// status is not written. A certificate is identified by its id and SHA-256 fingerprint, so
+/// only whether a PEM is there counts (the controller's cache keeps an empty marker instead).
 pub fn changed(old: Option<&SamlConnectionStatus>, new: &SamlConnectionStatus) -> bool {
     let Some(old) = old else { return true };
     strip_times(old) != strip_times(new)
@@ -324,6 +332,16 @@ fn strip_times(status: &SamlConnectionStatus) -> SamlConnectionStatus {
     }
     for c in &mut s.conditions {
         c.last_transition_time = Time(Timestamp::UNIX_EPOCH);
+    }
+    for cert in s
+        .signing_certificates
+        .iter_mut()
+        .chain(&mut s.verification_certificates)
+    {
+        // Whether there is a PEM counts, its content is covered by the fingerprint.
+        if let Some(pem) = cert.pem.as_mut() {
+            pem.clear();
+        }
     }
     s
 }
