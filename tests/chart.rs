@@ -123,9 +123,8 @@ fn args(docs: &[Value]) -> Vec<String> {
 /// The rules the operator needs in each watched namespace (or cluster-wide).
 fn watch_rules() -> Value {
     json!([
-        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections"], "verbs": ["get", "list", "watch", "patch"]},
-        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections/status"], "verbs": ["get", "patch"]},
-        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections/finalizers"], "verbs": ["update"]},
+        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections"], "verbs": ["list", "watch", "patch"]},
+        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections/status"], "verbs": ["patch"]},
         {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     ])
@@ -393,7 +392,7 @@ fn non_default_values_render_namespaced_rbac_leader_election_and_optional_object
         leader["rules"],
         json!([
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["stytch-saml-operator"], "verbs": ["get", "patch", "update"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": ["stytch-saml-operator"], "verbs": ["get", "patch"]},
         ])
     );
     let leader_binding = find(&docs, "RoleBinding", &format!("{FULLNAME}-leader-election"));

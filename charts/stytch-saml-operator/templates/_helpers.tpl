@@ -51,17 +51,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.podDisruptionBudget.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
 {{- end }}
 
-{{/* The rules the operator needs in every namespace it watches. */}}
+{{/* The rules the operator needs in every namespace it watches; each verb is shown necessary
+by tests/least_privilege.rs (it never gets single SamlConnections, and sets no ownerReferences,
+so no `get` and no `samlconnections/finalizers`). */}}
 {{- define "stytch-saml-operator.watchRules" -}}
 - apiGroups: ["sso.stytch-operator.dev"]
   resources: ["samlconnections"]
-  verbs: ["get", "list", "watch", "patch"]
+  verbs: ["list", "watch", "patch"]
 - apiGroups: ["sso.stytch-operator.dev"]
   resources: ["samlconnections/status"]
-  verbs: ["get", "patch"]
-- apiGroups: ["sso.stytch-operator.dev"]
-  resources: ["samlconnections/finalizers"]
-  verbs: ["update"]
+  verbs: ["patch"]
 - apiGroups: [""]
   resources: ["secrets", "configmaps"]
   verbs: ["get", "list", "watch"]
