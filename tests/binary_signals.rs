@@ -73,7 +73,7 @@ async fn exits_on_sigterm_while_the_api_server_is_unreachable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exits_on_sigterm_while_idle_and_during_a_hanging_stytch_call() {
     let env = Env::new().await;
-    let child = spawn(env.kube.kubeconfig_path());
+    let child = spawn(&env.operator_kubeconfig);
     env.apply("acme", full_spec(&[&cert("idp")])).await;
     env.wait_for("acme", "Ready", Duration::from_secs(20), |o| {
         is(o, "Ready", "True")
@@ -89,7 +89,7 @@ async fn exits_on_sigterm_while_idle_and_during_a_hanging_stytch_call() {
         latency_ms: 60_000,
         ..Default::default()
     });
-    let child = spawn(env.kube.kubeconfig_path());
+    let child = spawn(&env.operator_kubeconfig);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !env.stytch.admin().faults().iter().any(|f| f.hits > 0) {
         assert!(

@@ -37,7 +37,7 @@ impl Operator {
             .local_addr()
             .unwrap()
             .port();
-        let kubeconfig = env.kube.kubeconfig_path().display().to_string();
+        let kubeconfig = env.operator_kubeconfig.display().to_string();
         let metrics = format!("127.0.0.1:{port}");
         let mut argv = vec![
             "test",

@@ -17,7 +17,7 @@ fn spawn(env: &Env) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_stytch-saml-operator"))
         .args(["run", "--metrics-addr", "127.0.0.1:0"])
         .arg("--kubeconfig")
-        .arg(env.kube.kubeconfig_path())
+        .arg(&env.operator_kubeconfig)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)

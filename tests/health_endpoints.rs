@@ -43,7 +43,7 @@ async fn readyz_turns_ready_once_caches_sync_even_with_nothing_to_reconcile() {
             .args(["run", "--metrics-addr", &format!("127.0.0.1:{port}")])
             .args(extra)
             .arg("--kubeconfig")
-            .arg(env.kube.kubeconfig_path())
+            .arg(&env.operator_kubeconfig)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
