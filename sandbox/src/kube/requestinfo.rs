@@ -115,8 +115,18 @@ mod tests {
 
     #[test]
     fn parses_like_the_api_server() {
-        let cases: &[(Method, &str, bool, &str, &str, &str, &str, &str)] = &[
-            // (method, path, watch, verb, group, resource, namespace, name)
+        // (method, path, watch, verb, group, resource, namespace, name)
+        type Case<'a> = (
+            Method,
+            &'a str,
+            bool,
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+            &'a str,
+        );
+        let cases: &[Case] = &[
             (
                 Method::GET,
                 "/api/v1/namespaces/a/secrets/s",
