@@ -15,11 +15,12 @@ use crate::stytch::{StytchClient, StytchError};
 
 type Entry = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Vec<SamlConnection>>)>>>;
 
-/// Organization listings keyed by `(project_id, organization)`.
+/// Organization listings keyed by `(client identity, organization)`: the identity covers the
+/// secret too, so a resource with wrong credentials is never served a listing read with good ones.
 #[derive(Debug)]
 pub struct OrgCache {
     ttl: Duration,
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    entries: Mutex<HashMap<([u8; 32], String), Entry>>,
 }
 
 impl OrgCache {
@@ -34,7 +35,7 @@ impl OrgCache {
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry((client.project_id().to_owned(), organization.to_owned()))
+            .entry((client.identity(), organization.to_owned()))
             .or_default()
             .clone()
     }
@@ -96,6 +97,31 @@ impl OrgCache {
         self.entries
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(client.project_id().to_owned(), organization.to_owned()));
+            .remove(&(client.identity(), organization.to_owned()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::secret::SecretString;
+    use crate::stytch::{Credentials, StytchConfig, StytchPool};
+
+    fn identity(project: &str, secret: &str) -> [u8; 32] {
+        let pool = StytchPool::new(StytchConfig::default()).expect("pool");
+        pool.client(Credentials {
+            project_id: project.into(),
+            secret: SecretString::new(secret),
+            base_url: None,
+        })
+        .expect("client")
+        .identity()
+    }
+
+    #[test]
+    fn listings_are_not_shared_between_secrets_of_one_project() {
+        let project = "project-test-11111111-1111-1111-1111-111111111111";
+        assert_eq!(identity(project, "secret-a"), identity(project, "secret-a"));
+        assert_ne!(identity(project, "secret-a"), identity(project, "secret-b"));
+        assert_ne!(identity(project, "ab"), identity("project-test-x", "ab"));
     }
 }

@@ -180,6 +180,23 @@ impl StytchClient {
         &self.base_url
     }
 
+    /// Who this client acts as: SHA-256 of project id, secret and base URL. Caches key on it
+    /// so that an answer read with one Secret never serves a resource holding another (a wrong
+    /// secret gets its own 401). Not reversible; never logged.
+    pub fn identity(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for part in [
+            self.credentials.project_id.as_str(),
+            self.credentials.secret.expose(),
+            self.base_url.as_str(),
+        ] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part.as_bytes());
+        }
+        hash.finalize().into()
+    }
+
     /// `POST /v1/b2b/sso/saml/{organization_id}`.
     pub async fn create_connection(
         &self,
