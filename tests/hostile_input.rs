@@ -334,37 +334,3 @@ async fn hostile_and_bad_inputs_are_refused_without_stytch_writes_or_retry_loops
     assert!(rejected >= 30);
     operator.stop().await;
 }
-
-/// Regression: an unknown organization used to be discovered by a refused Create (a write
-/// attempt, and a create-pending marker on the resource). Now a read finds it first.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_organization_is_read_never_written() {
-    let env = Env::new().await;
-    let operator = ProbedOperator::start(&env, &[]);
-    let mut spec = full_spec(&[&cert("idp")]);
-    spec["organizationId"] = json!("no-such-org");
-    env.apply("nowhere", spec).await;
-    let obj = env
-        .wait_for("nowhere", "OrganizationNotFound", T, |o| {
-            is(o, "Stalled", "True")
-        })
-        .await;
-    assert_eq!(
-        reason(&obj, "Ready").as_deref(),
-        Some("OrganizationNotFound")
-    );
-    let annotations = obj.metadata.annotations.unwrap_or_default();
-    assert!(
-        !annotations.contains_key("sso.stytch-operator.dev/create-pending"),
-        "{annotations:?}"
-    );
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let endpoints: Vec<String> = env.requests().into_iter().map(|r| r.endpoint).collect();
-    assert!(!endpoints.is_empty());
-    assert!(
-        endpoints.iter().all(|e| e == "get_connections"),
-        "only reads: {endpoints:?}"
-    );
-    assert!(endpoints.len() <= 2, "not retried: {endpoints:?}");
-    operator.stop().await;
-}
