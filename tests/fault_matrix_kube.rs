@@ -148,7 +148,7 @@ async fn inject(
 
 async fn run_row(row: Row) -> Report {
     let env = Env::new().await;
-    let operator = MetricsOperator::start(&env, &[]);
+    let operator = MetricsOperator::start(&env, &[]).await;
     let env = Arc::new(env);
     let names: Vec<String> = NAMES.map(String::from).to_vec();
     let first_certs: Vec<String> = NAMES.iter().map(|n| cert(n)).collect();

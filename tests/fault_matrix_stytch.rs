@@ -169,7 +169,7 @@ fn rows() -> Vec<Row> {
 
 async fn run_row(row: Row) -> Report {
     let env = Env::new().await;
-    let operator = MetricsOperator::start(&env, row.flags);
+    let operator = MetricsOperator::start(&env, row.flags).await;
     let env = Arc::new(env);
     let admin = env.stytch.admin();
     let (cert_a, cert_b) = (cert("existing-a"), cert("existing-b"));

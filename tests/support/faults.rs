@@ -27,39 +27,58 @@ struct Args {
 pub struct MetricsOperator {
     port: u16,
     stop: Option<futures::channel::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), StartError>>,
 }
 
+type StartError = stytch_saml_operator::operator::StartError;
+
 impl MetricsOperator {
-    pub fn start(env: &Env, extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let kubeconfig = env.operator_kubeconfig.display().to_string();
-        let metrics = format!("127.0.0.1:{port}");
-        let mut argv = vec![
-            "test",
-            "--kubeconfig",
-            &kubeconfig,
-            "--metrics-addr",
-            &metrics,
-        ];
-        argv.extend_from_slice(&["--stytch-rate-limit", "1000"]);
-        argv.extend_from_slice(extra);
-        let args = Args::parse_from(argv).run;
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            use futures::FutureExt;
-            stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
-                .await
-                .unwrap();
-        });
-        Self {
-            port,
-            stop: Some(stop),
-            task,
+    /// Starts it on a free port, and on another one when that port was taken in the meantime
+    /// (many sandboxes and operators bind ports concurrently).
+    pub async fn start(env: &Env, extra: &[&str]) -> Self {
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap()
+                .port();
+            let kubeconfig = env.operator_kubeconfig.display().to_string();
+            let metrics = format!("127.0.0.1:{port}");
+            let mut argv = vec!["test", "--kubeconfig", &kubeconfig];
+            argv.extend_from_slice(&["--metrics-addr", &metrics, "--stytch-rate-limit", "1000"]);
+            argv.extend_from_slice(extra);
+            let args = Args::parse_from(argv).run;
+            let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                use futures::FutureExt;
+                stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
+                    .await
+            });
+            let url = format!("http://127.0.0.1:{port}/metrics");
+            for _ in 0..300 {
+                if task.is_finished() {
+                    break;
+                }
+                if let Ok(r) = reqwest::get(&url).await
+                    && r.text()
+                        .await
+                        .unwrap_or_default()
+                        .contains("# TYPE stytch_saml_operator_")
+                    && !task.is_finished()
+                {
+                    return Self {
+                        port,
+                        stop: Some(stop),
+                        task,
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            match task.await.unwrap() {
+                Err(StartError::Http { .. }) => continue,
+                other => panic!("the operator did not start: {other:?}"),
+            }
         }
+        panic!("no free port for the operator's /metrics");
     }
 
     /// `/metrics`, retried while the server starts.
@@ -78,7 +97,10 @@ impl MetricsOperator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        let stopped = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        if let Ok(Ok(Err(e))) = stopped {
+            panic!("the operator failed: {e}");
+        }
     }
 }
 
