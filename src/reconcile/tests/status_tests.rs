@@ -261,7 +261,10 @@ fn without_a_live_connection_previous_facts_are_kept() {
 fn carried_over_certificates_never_get_the_caches_empty_pem_marker() {
     let live = live_in_sync(&[&cert("idp")]);
     let mut previous = compute(&input(Some(&live), None, Outcome::InSync, now()));
-    assert!(!previous.signing_certificates.is_empty(), "fixture has a signing certificate");
+    assert!(
+        !previous.signing_certificates.is_empty(),
+        "fixture has a signing certificate"
+    );
     let full = previous.clone();
     for c in &mut previous.signing_certificates {
         c.pem = Some(String::new());
