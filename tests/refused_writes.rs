@@ -35,6 +35,10 @@ async fn an_unknown_organization_is_read_never_written() {
     );
     let annotations = obj.metadata.annotations.unwrap_or_default();
     assert!(!annotations.contains_key(CREATE_PENDING), "{annotations:?}");
+    // The reconciles its own writes trigger (finalizer, status) may read again, how many depends
+    // on how their watch events coalesce; after that, nothing: a stalled resource is not retried.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let settled = env.requests().len();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let endpoints: Vec<String> = env.requests().into_iter().map(|r| r.endpoint).collect();
     assert!(!endpoints.is_empty());
@@ -42,7 +46,8 @@ async fn an_unknown_organization_is_read_never_written() {
         endpoints.iter().all(|e| e == "get_connections"),
         "only reads: {endpoints:?}"
     );
-    assert!(endpoints.len() <= 2, "not retried: {endpoints:?}");
+    assert!(endpoints.len() <= 4, "a few reads at most: {endpoints:?}");
+    assert_eq!(endpoints.len(), settled, "not retried: {endpoints:?}");
     operator.stop().await;
 }
 
