@@ -15,9 +15,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use support::chart_rbac::{CHART, find_helm, run_helm, template};
 use support::*;
 
-const CHART: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/charts/stytch-saml-operator");
 const OPERATOR_BIN: &str = env!("CARGO_BIN_EXE_stytch-saml-operator");
 const RELEASE: &str = "op";
 const RELEASE_NS: &str = "ops";
@@ -29,63 +29,12 @@ fn root() -> &'static Path {
 
 /// The helm binary, or `None` when it is missing and `SKIP_HELM=1`.
 fn helm() -> Option<PathBuf> {
-    let local = root().join(".tools/bin/helm");
-    if local.is_file() {
-        return Some(local);
-    }
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("helm"))
-            .find(|p| p.is_file())
-    });
-    if on_path.is_some() {
-        return on_path;
-    }
-    if std::env::var("SKIP_HELM").is_ok_and(|v| v == "1") {
-        eprintln!("helm not found; skipped because SKIP_HELM=1");
-        return None;
-    }
-    panic!(
-        "helm is not installed: run scripts/test.sh (it installs helm), or bash scripts/install-helm.sh; SKIP_HELM=1 skips these tests"
-    );
-}
-
-fn run_helm(helm: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(helm)
-        .args(args)
-        .env(
-            "HELM_CACHE_HOME",
-            std::env::temp_dir().join("stytch-helm-cache"),
-        )
-        .env(
-            "HELM_CONFIG_HOME",
-            std::env::temp_dir().join("stytch-helm-config"),
-        )
-        .output()
-        .unwrap()
+    find_helm("these tests are skipped")
 }
 
 /// `helm template` with `values` (JSON is YAML); the rendered objects.
 fn render(helm: &Path, values: &Value) -> Vec<Value> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("values.yaml");
-    std::fs::write(&file, values.to_string()).unwrap();
-    let file = file.display().to_string();
-    let out = run_helm(
-        helm,
-        &["template", RELEASE, CHART, "-n", RELEASE_NS, "-f", &file],
-    );
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    serde_saphyr::from_multiple::<Value>(&text)
-        .unwrap()
-        .into_iter()
-        .filter(|d| !d.is_null())
-        .collect()
+    template(helm, RELEASE, RELEASE_NS, values, &[])
 }
 
 fn kinds(docs: &[Value]) -> Vec<String> {

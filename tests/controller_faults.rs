@@ -2,13 +2,14 @@
 //! disruptions converge without duplicate writes; bad inputs stall with their reason, no Stytch
 //! write and no retry storm; no secret value ever shows in Events, status or /metrics.
 
+#[path = "support/probe.rs"]
+mod probe;
 mod support;
 
 use std::time::Duration;
 
-use clap::Parser;
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
+use probe::*;
 use sandbox::stytch::FaultRule;
 use serde_json::json;
 use support::*;
@@ -16,97 +17,6 @@ use support::*;
 const T: Duration = Duration::from_secs(30);
 const CONNECTIONS: &str =
     "/apis/sso.stytch-operator.dev/v1alpha1/namespaces/default/samlconnections";
-
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    run: stytch_saml_operator::operator::RunArgs,
-}
-
-/// The operator started by the test itself, on a known metrics port.
-struct Operator {
-    port: u16,
-    stop: Option<futures::channel::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Operator {
-    fn start(env: &Env, extra: &[&str]) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let kubeconfig = env.operator_kubeconfig.display().to_string();
-        let metrics = format!("127.0.0.1:{port}");
-        let mut argv = vec![
-            "test",
-            "--kubeconfig",
-            &kubeconfig,
-            "--metrics-addr",
-            &metrics,
-            "--stytch-rate-limit",
-            "1000",
-        ];
-        argv.extend_from_slice(extra);
-        let args = Args::parse_from(argv).run;
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            use futures::FutureExt;
-            stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
-                .await
-                .unwrap();
-        });
-        Self {
-            port,
-            stop: Some(stop),
-            task,
-        }
-    }
-
-    async fn metrics(&self) -> String {
-        let url = format!("http://127.0.0.1:{}/metrics", self.port);
-        for _ in 0..50 {
-            if let Ok(r) = reqwest::get(&url).await {
-                return r.text().await.unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no /metrics at {url}");
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
-    }
-}
-
-/// Sum of `stytch_saml_operator_reconciles_total` samples whose labels contain `filter`.
-fn reconciles(metrics: &str, filter: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("stytch_saml_operator_reconciles_total{") && l.contains(filter))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
-}
-
-async fn put_secret(env: &Env, name: &str, data: serde_json::Value) {
-    let secrets: Api<Secret> = Api::namespaced(env.client.clone(), NS);
-    let secret: Secret =
-        serde_json::from_value(json!({"metadata": {"name": name}, "stringData": data})).unwrap();
-    secrets
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stytch_errors_and_watch_disruptions_converge_without_duplicate_writes() {
@@ -198,7 +108,7 @@ async fn bad_inputs_stall_with_their_reason_and_are_not_retried_in_a_loop() {
         json!({"pkcs8": fixture("rsa-pkcs8.pem"), "pkcs1": fixture("rsa-pkcs1-a.pem")}),
     )
     .await;
-    let operator = Operator::start(&env, &[]);
+    let operator = ProbedOperator::start(&env, &[]).await;
     let bad_pem = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n";
     env.apply("bad-pem", full_spec(&[bad_pem])).await;
     let mut pkcs8 = full_spec(&[&cert("idp")]);
@@ -280,7 +190,7 @@ async fn secret_values_never_appear_in_events_status_or_metrics() {
         json!({"project_id": PROJECT, "secret": "secret-test-Wrong-Pw9", "base_url": env.stytch.base_url()}),
     )
     .await;
-    let operator = Operator::start(&env, &["--resync-interval", "1s"]);
+    let operator = ProbedOperator::start(&env, &["--resync-interval", "1s"]).await;
     let mut spec = full_spec(&[&cert("idp")]);
     spec["signingPrivateKeyRef"] = json!({"name": "keys", "key": "signing"});
     spec["encryptionPrivateKeyRef"] = json!({"name": "keys", "key": "encryption"});

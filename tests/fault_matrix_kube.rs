@@ -11,6 +11,8 @@
 
 #[path = "support/faults.rs"]
 mod faults;
+#[path = "support/probe.rs"]
+mod probe;
 mod support;
 
 use std::sync::Arc;
@@ -148,7 +150,7 @@ async fn inject(
 
 async fn run_row(row: Row) -> Report {
     let env = Env::new().await;
-    let operator = MetricsOperator::start(&env, &[]).await;
+    let operator = ProbedOperator::start(&env, &[]).await;
     let env = Arc::new(env);
     let names: Vec<String> = NAMES.map(String::from).to_vec();
     let first_certs: Vec<String> = NAMES.iter().map(|n| cert(n)).collect();
@@ -256,25 +258,14 @@ async fn run_row(row: Row) -> Report {
             .copied()
             .max()
             .unwrap_or(0),
-        reconcile_errors: metric_sum(
-            &metrics,
-            "stytch_saml_operator_reconciles_total",
-            "result=\"error\"",
-        ),
+        reconcile_errors: reconcile_errors(&metrics),
         lost_fields,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_fault_matrix_converges_without_lost_updates() {
-    let tasks: Vec<_> = rows()
-        .into_iter()
-        .map(|row| tokio::spawn(run_row(row)))
-        .collect();
-    let mut reports = Vec::new();
-    for task in tasks {
-        reports.push(task.await.unwrap());
-    }
+    let reports = run_rows(rows(), run_row).await;
     let rows: Vec<Vec<String>> = reports
         .iter()
         .map(|r| {

@@ -11,6 +11,8 @@
 
 #[path = "support/faults.rs"]
 mod faults;
+#[path = "support/probe.rs"]
+mod probe;
 mod support;
 
 use std::collections::BTreeMap;
@@ -169,7 +171,7 @@ fn rows() -> Vec<Row> {
 
 async fn run_row(row: Row) -> Report {
     let env = Env::new().await;
-    let operator = MetricsOperator::start(&env, row.flags).await;
+    let operator = ProbedOperator::start(&env, row.flags).await;
     let env = Arc::new(env);
     let admin = env.stytch.admin();
     let (cert_a, cert_b) = (cert("existing-a"), cert("existing-b"));
@@ -250,11 +252,7 @@ async fn run_row(row: Row) -> Report {
         faulted,
         failed_log: failed(&log),
         failed_operator: operator_failed_requests(&metrics),
-        reconcile_errors: metric_sum(
-            &metrics,
-            "stytch_saml_operator_reconciles_total",
-            "result=\"error\"",
-        ),
+        reconcile_errors: reconcile_errors(&metrics),
         per_minute: (
             max_per_window(&log, MINUTE, false).1,
             max_per_window(&log, MINUTE, true).1,
@@ -357,14 +355,7 @@ fn check(report: &Report, control: &Report) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stytch_fault_matrix_converges_without_repeated_writes_or_stale_ready() {
-    let tasks: Vec<_> = rows()
-        .into_iter()
-        .map(|row| tokio::spawn(run_row(row)))
-        .collect();
-    let mut reports = Vec::new();
-    for task in tasks {
-        reports.push(task.await.unwrap());
-    }
+    let reports = run_rows(rows(), run_row).await;
     table(&reports);
     let control = &reports[0];
     assert_eq!(control.writes.get("create_connection"), Some(&2));

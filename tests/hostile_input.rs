@@ -83,7 +83,7 @@ async fn hostile_and_bad_inputs_are_refused_without_stytch_writes_or_retry_loops
     )
     .await;
     let ca = ca_file.display().to_string();
-    let operator = ProbedOperator::start(
+    let operator = ProbedOperator::start_as_admin(
         &env,
         &[
             "--metadata-ca-file",
@@ -91,7 +91,8 @@ async fn hostile_and_bad_inputs_are_refused_without_stytch_writes_or_retry_loops
             "--metadata-allowed-hosts",
             "127.0.0.1",
         ],
-    );
+    )
+    .await;
 
     // A good resource first, then every admitted case at once, a good one among them, and a
     // good one after them.

@@ -22,6 +22,18 @@ async fn holder(env: &Env) -> Option<String> {
         .holder_identity
 }
 
+/// Waits until a replica holds the Lease.
+async fn wait_for_holder(env: &Env, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    while holder(env).await.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nobody took the Lease"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn spec(name: &str) -> serde_json::Value {
     let mut s = full_spec(&[&cert(name)]);
     s["displayName"] = json!(name);
@@ -33,14 +45,7 @@ async fn a_standby_takes_over_when_the_leader_goes() {
     let env = Env::new().await;
     let flags = ["--leader-elect", "--leader-election-lease-seconds", "3"];
     let first = env.spawn_operator(&flags);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while holder(&env).await.is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nobody took the Lease"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_holder(&env, Duration::from_secs(10)).await;
     let second = env.spawn_operator(&flags);
     let leader = holder(&env).await.unwrap();
     env.apply("one", spec("one")).await;
@@ -65,11 +70,7 @@ async fn a_standby_takes_over_when_the_leader_goes() {
     let new_leader = holder(&env).await.unwrap();
     assert_ne!(new_leader, leader);
 
-    let creates = env
-        .writes()
-        .iter()
-        .filter(|w| *w == "create_connection")
-        .count();
+    let creates = env.writes_to("create_connection");
     assert_eq!(
         creates,
         2,
@@ -90,14 +91,7 @@ fn spawn_binary(env: &Env, pod: &str) -> tokio::process::Child {
 async fn a_killed_leader_is_replaced_within_the_lease_duration() {
     let env = Env::new().await;
     let mut a = spawn_binary(&env, "replica-a");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while holder(&env).await.is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nobody took the Lease"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_holder(&env, Duration::from_secs(15)).await;
     let mut b = spawn_binary(&env, "replica-b");
     env.apply("one", spec("one")).await;
     env.wait_for("one", "Ready", Duration::from_secs(20), |o| {
@@ -122,11 +116,7 @@ async fn a_killed_leader_is_replaced_within_the_lease_duration() {
     assert_ne!(new_leader, leader);
     println!("takeover after SIGKILL: {takeover:?} (lease 3 s)");
     assert!(takeover < Duration::from_secs(8), "took {takeover:?}");
-    let creates = env
-        .writes()
-        .iter()
-        .filter(|w| *w == "create_connection")
-        .count();
+    let creates = env.writes_to("create_connection");
     assert_eq!(
         creates,
         2,
@@ -170,14 +160,7 @@ async fn a_leader_killed_mid_write_is_replaced_and_the_replicas_never_write_at_o
             });
     }
     let mut a = spawn_binary(&env, "replica-a");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while holder(&env).await.is_none() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nobody took the Lease"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_holder(&env, Duration::from_secs(15)).await;
     let mut b = spawn_binary(&env, "replica-b");
     let (owners, sampler) = sample_ports(vec![
         ("replica-a".into(), a.id().unwrap()),
@@ -283,11 +266,7 @@ async fn a_leader_killed_mid_write_is_replaced_and_the_replicas_never_write_at_o
     // The Lease expires at most 3 s after its last renewal (before the kill) and the standby
     // retries within its 1 s grace; 2 s more for a loaded machine.
     assert!(takeover < Duration::from_secs(6), "took {takeover:?}");
-    let creates = env
-        .writes()
-        .iter()
-        .filter(|w| *w == "create_connection")
-        .count();
+    let creates = env.writes_to("create_connection");
     assert_eq!(env.connections().len(), names.len());
     assert!(creates >= names.len());
     let survivor = if victim_name == "replica-a" {

@@ -135,11 +135,7 @@ async fn a_namespace_scoped_install_stays_in_its_namespace() {
         b.metadata.finalizers.is_none_or(|f| f.is_empty()),
         "team-b resource got a finalizer"
     );
-    let creates = env
-        .writes()
-        .iter()
-        .filter(|w| *w == "create_connection")
-        .count();
+    let creates = env.writes_to("create_connection");
     assert_eq!(
         creates,
         1,

@@ -8,7 +8,9 @@ use sandbox::stytch::config::Seed;
 use sandbox::stytch::{FaultRule, StytchConfig as SandboxConfig, StytchSandbox};
 use stytch_saml_operator::reconcile::Reason;
 use stytch_saml_operator::secret::SecretString;
-use stytch_saml_operator::stytch::model::{CreateConnectionRequest, UpdateConnectionRequest};
+use stytch_saml_operator::stytch::model::{
+    CreateConnectionRequest, SamlConnection, UpdateConnectionRequest,
+};
 use stytch_saml_operator::stytch::{
     Credentials, ErrorClass, StytchClient, StytchConfig, StytchPool,
 };
@@ -48,19 +50,23 @@ async fn start() -> (StytchSandbox, StytchClient) {
     (sandbox, client)
 }
 
+/// Creates the "Acme" Okta connection in organization `acme` (its slug).
+async fn create_acme(c: &StytchClient) -> SamlConnection {
+    c.create_connection(
+        "acme",
+        &CreateConnectionRequest {
+            display_name: Some("Acme".into()),
+            identity_provider: Some("okta".into()),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn every_endpoint_round_trips_through_the_sandbox() {
     let (sandbox, c) = start().await;
-    let created = c
-        .create_connection(
-            "acme",
-            &CreateConnectionRequest {
-                display_name: Some("Acme".into()),
-                identity_provider: Some("okta".into()),
-            },
-        )
-        .await
-        .unwrap();
+    let created = create_acme(&c).await;
     assert_eq!(created.status, "pending");
     assert_eq!(
         created.organization_id, ORG,
@@ -246,16 +252,7 @@ async fn a_wrong_secret_is_an_auth_error() {
 async fn a_write_cut_off_mid_response_is_not_resent_but_a_read_is() {
     let (sandbox, c) = start().await;
     let admin = sandbox.admin();
-    let created = c
-        .create_connection(
-            "acme",
-            &CreateConnectionRequest {
-                display_name: Some("Acme".into()),
-                identity_provider: Some("okta".into()),
-            },
-        )
-        .await
-        .unwrap();
+    let created = create_acme(&c).await;
     let reset = |method: &str| FaultRule {
         path: "/v1/b2b/sso".into(),
         method: Some(method.into()),

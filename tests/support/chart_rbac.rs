@@ -22,8 +22,9 @@ pub fn default_values() -> Value {
     json!({"leaderElection": {"enabled": true}})
 }
 
-/// The helm binary (`.tools/bin/helm` or PATH), `None` with `SKIP_HELM=1` when missing.
-pub fn helm() -> Option<PathBuf> {
+/// The helm binary (`.tools/bin/helm` or PATH), `None` with `SKIP_HELM=1` when missing;
+/// `instead` tells what happens then.
+pub fn find_helm(instead: &str) -> Option<PathBuf> {
     let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/helm");
     if local.is_file() {
         return Some(local);
@@ -37,12 +38,56 @@ pub fn helm() -> Option<PathBuf> {
         return on_path;
     }
     if std::env::var("SKIP_HELM").is_ok_and(|v| v == "1") {
-        eprintln!("helm not found; the operator runs as the sandbox admin because SKIP_HELM=1");
+        eprintln!("helm not found; {instead} because SKIP_HELM=1");
         return None;
     }
     panic!(
-        "helm is not installed: run bash scripts/install-helm.sh (or SKIP_HELM=1 to run the operator as admin)"
+        "helm is not installed: run bash scripts/install-helm.sh (scripts/test.sh runs it); with SKIP_HELM=1 {instead}"
     );
+}
+
+/// `helm` with `args`, its caches under the temporary directory.
+pub fn run_helm(helm: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(helm)
+        .args(args)
+        .env(
+            "HELM_CACHE_HOME",
+            std::env::temp_dir().join("stytch-helm-cache"),
+        )
+        .env(
+            "HELM_CONFIG_HOME",
+            std::env::temp_dir().join("stytch-helm-config"),
+        )
+        .output()
+        .unwrap()
+}
+
+/// `helm template` of the chart as `release` in `namespace` with `values` (JSON is YAML) and
+/// `extra` arguments: the rendered objects.
+pub fn template(
+    helm: &Path,
+    release: &str,
+    namespace: &str,
+    values: &Value,
+    extra: &[&str],
+) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, values.to_string()).unwrap();
+    let file = file.display().to_string();
+    let mut argv = vec!["template", release, CHART, "-n", namespace, "-f", &file];
+    argv.extend_from_slice(extra);
+    let out = run_helm(helm, &argv);
+    assert!(
+        out.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_saphyr::from_multiple::<Value>(&String::from_utf8(out.stdout).unwrap())
+        .unwrap()
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect()
 }
 
 /// The RBAC objects (`rbac.yaml`, `serviceaccount.yaml`) of the chart rendered with `values`
@@ -54,36 +99,14 @@ pub fn render(values: &Value, namespace: &str) -> Option<Vec<Value>> {
     if let Some(docs) = cache.lock().unwrap().get(&key) {
         return Some(docs.clone());
     }
-    let helm = helm()?;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("values.yaml");
-    std::fs::write(&file, values.to_string()).unwrap();
-    let out = Command::new(helm)
-        .args(["template", RELEASE, CHART, "-n", namespace, "-f"])
-        .arg(&file)
-        .args(["--show-only", "templates/rbac.yaml"])
-        .args(["--show-only", "templates/serviceaccount.yaml"])
-        .env(
-            "HELM_CACHE_HOME",
-            std::env::temp_dir().join("stytch-helm-cache"),
-        )
-        .env(
-            "HELM_CONFIG_HOME",
-            std::env::temp_dir().join("stytch-helm-config"),
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "helm template failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let docs: Vec<Value> =
-        serde_saphyr::from_multiple::<Value>(&String::from_utf8(out.stdout).unwrap())
-            .unwrap()
-            .into_iter()
-            .filter(|d| !d.is_null())
-            .collect();
+    let only = [
+        "--show-only",
+        "templates/rbac.yaml",
+        "--show-only",
+        "templates/serviceaccount.yaml",
+    ];
+    let helm = find_helm("the operator runs as the sandbox admin")?;
+    let docs = template(&helm, RELEASE, namespace, values, &only);
     cache.lock().unwrap().insert(key, docs.clone());
     Some(docs)
 }

@@ -1,7 +1,7 @@
-//! Shared pieces of the fault matrix (issue #8): the operator on a known /metrics port, a
-//! sampler that catches a stale `Ready=True` while a fault blocks a change, counts from the
-//! Stytch request log (requests per minute per connection or organization, successful
-//! writes), /metrics sums, and the report table.
+//! Shared pieces of the fault matrix (issue #8): rows run in parallel, a sampler that catches
+//! a stale `Ready=True` while a fault blocks a change, counts from the Stytch request log
+//! (requests per minute per connection or organization, successful writes), /metrics sums,
+//! and the report table. The operator on a known /metrics port comes from `probe.rs`.
 
 #![allow(dead_code)]
 
@@ -10,98 +10,31 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use clap::Parser;
 use sandbox::stytch::requestlog::LogEntry;
 use serde_json::Value;
 use stytch_saml_operator::api::SamlConnection;
 
 use crate::support::{Env, is};
 
-#[derive(Parser)]
-struct Args {
-    #[command(flatten)]
-    run: stytch_saml_operator::operator::RunArgs,
+pub use crate::probe::{ProbedOperator, metric_sum, reconciles};
+
+/// Runs every row at once (each in its own sandboxes), its report per row, in order.
+pub async fn run_rows<R, F>(rows: Vec<R>, run: fn(R) -> F) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = rows.into_iter().map(|row| tokio::spawn(run(row))).collect();
+    let mut reports = Vec::new();
+    for task in tasks {
+        reports.push(task.await.unwrap());
+    }
+    reports
 }
 
-/// The operator in-process (as the harness runs it: the chart's RBAC), metrics on a known port.
-pub struct MetricsOperator {
-    port: u16,
-    stop: Option<futures::channel::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<Result<(), StartError>>,
-}
-
-type StartError = stytch_saml_operator::operator::StartError;
-
-impl MetricsOperator {
-    /// Starts it on a free port, and on another one when that port was taken in the meantime
-    /// (many sandboxes and operators bind ports concurrently).
-    pub async fn start(env: &Env, extra: &[&str]) -> Self {
-        for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .unwrap()
-                .port();
-            let kubeconfig = env.operator_kubeconfig.display().to_string();
-            let metrics = format!("127.0.0.1:{port}");
-            let mut argv = vec!["test", "--kubeconfig", &kubeconfig];
-            argv.extend_from_slice(&["--metrics-addr", &metrics, "--stytch-rate-limit", "1000"]);
-            argv.extend_from_slice(extra);
-            let args = Args::parse_from(argv).run;
-            let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-            let task = tokio::spawn(async move {
-                use futures::FutureExt;
-                stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
-                    .await
-            });
-            let url = format!("http://127.0.0.1:{port}/metrics");
-            for _ in 0..300 {
-                if task.is_finished() {
-                    break;
-                }
-                if let Ok(r) = reqwest::get(&url).await
-                    && r.text()
-                        .await
-                        .unwrap_or_default()
-                        .contains("# TYPE stytch_saml_operator_")
-                    && !task.is_finished()
-                {
-                    return Self {
-                        port,
-                        stop: Some(stop),
-                        task,
-                    };
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            match task.await.unwrap() {
-                Err(StartError::Http { .. }) => continue,
-                other => panic!("the operator did not start: {other:?}"),
-            }
-        }
-        panic!("no free port for the operator's /metrics");
-    }
-
-    /// `/metrics`, retried while the server starts.
-    pub async fn metrics(&self) -> String {
-        let url = format!("http://127.0.0.1:{}/metrics", self.port);
-        for _ in 0..100 {
-            if let Ok(r) = reqwest::get(&url).await {
-                return r.text().await.unwrap();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no /metrics at {url}");
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let stopped = tokio::time::timeout(Duration::from_secs(15), self.task).await;
-        if let Ok(Ok(Err(e))) = stopped {
-            panic!("the operator failed: {e}");
-        }
-    }
+/// `stytch_saml_operator_reconciles_total` samples with `result="error"`.
+pub fn reconcile_errors(metrics: &str) -> u64 {
+    reconciles(metrics, "result=\"error\"")
 }
 
 /// Generous bound for anything to converge on a loaded 2-core machine.
@@ -289,15 +222,6 @@ pub fn failed(log: &[LogEntry]) -> usize {
     log.iter()
         .filter(|e| !(200..300).contains(&e.status))
         .count()
-}
-
-/// Sum of the samples of a metric whose label set contains `filter`.
-pub fn metric_sum(metrics: &str, name: &str, filter: &str) -> u64 {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(filter))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64
 }
 
 /// Stytch requests the operator itself counted as failed (status not 2xx, or no response).

@@ -231,6 +231,11 @@ impl Env {
             .collect()
     }
 
+    /// How many writes the Stytch sandbox saw to `endpoint` (e.g. `create_connection`).
+    pub fn writes_to(&self, endpoint: &str) -> usize {
+        self.writes().iter().filter(|w| *w == endpoint).count()
+    }
+
     pub fn requests(&self) -> Vec<sandbox::stytch::requestlog::LogEntry> {
         self.stytch.admin().requests()
     }

@@ -1,17 +1,20 @@
-//! Helpers shared by the hostile-input and secret-hygiene tests: an in-process operator on a
-//! known metrics port (for /metrics and /healthz), reconcile counting, fixtures, Secrets and
-//! `kubectl` against the Kubernetes sandbox.
+//! The operator started in-process by the test itself on a known metrics port (for /metrics
+//! and /healthz), metrics scraping and reconcile counting, fixtures, Secrets and `kubectl`
+//! against the Kubernetes sandbox; shared by the fault, fault-matrix, hostile-input,
+//! refused-write and secret-hygiene tests (`#[path = "support/probe.rs"] mod probe;`).
 
 #![allow(dead_code)]
 
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Parser;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use serde_json::json;
+use stytch_saml_operator::operator::StartError;
 
-use crate::support::Env;
+use crate::support::{Env, NS};
 
 #[derive(Parser)]
 struct Args {
@@ -32,37 +35,64 @@ pub fn free_port() -> u16 {
 pub struct ProbedOperator {
     pub port: u16,
     stop: Option<futures::channel::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), StartError>>,
 }
 
 impl ProbedOperator {
-    pub fn start(env: &Env, extra: &[&str]) -> Self {
-        let port = free_port();
-        let kubeconfig = env.kube.kubeconfig_path().display().to_string();
-        let metrics = format!("127.0.0.1:{port}");
-        let mut argv = vec![
-            "test",
-            "--kubeconfig",
-            &kubeconfig,
-            "--metrics-addr",
-            &metrics,
-            "--stytch-rate-limit",
-            "1000",
-        ];
-        argv.extend_from_slice(extra);
-        let args = Args::parse_from(argv).run;
-        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            use futures::FutureExt;
-            stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
-                .await
-                .unwrap();
-        });
-        Self {
-            port,
-            stop: Some(stop),
-            task,
+    /// Starts it as the harness runs operators (the chart's RBAC, `env.operator_kubeconfig`).
+    pub async fn start(env: &Env, extra: &[&str]) -> Self {
+        Self::start_with(&env.operator_kubeconfig, extra).await
+    }
+
+    /// Starts it as the Kubernetes sandbox's admin.
+    pub async fn start_as_admin(env: &Env, extra: &[&str]) -> Self {
+        Self::start_with(env.kube.kubeconfig_path(), extra).await
+    }
+
+    /// Starts it with `kubeconfig` on a free port, and on another one when that port was taken
+    /// in the meantime (many sandboxes and operators bind ports concurrently); returns once
+    /// /metrics answers.
+    pub async fn start_with(kubeconfig: &Path, extra: &[&str]) -> Self {
+        let kubeconfig = kubeconfig.display().to_string();
+        for _ in 0..10 {
+            let port = free_port();
+            let metrics = format!("127.0.0.1:{port}");
+            let mut argv = vec!["test", "--kubeconfig", &kubeconfig];
+            argv.extend_from_slice(&["--metrics-addr", &metrics, "--stytch-rate-limit", "1000"]);
+            argv.extend_from_slice(extra);
+            let args = Args::parse_from(argv).run;
+            let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+            let task = tokio::spawn(async move {
+                use futures::FutureExt;
+                stytch_saml_operator::operator::run(args, stopped.map(|_| ()), Default::default())
+                    .await
+            });
+            let url = format!("http://127.0.0.1:{port}/metrics");
+            for _ in 0..300 {
+                if task.is_finished() {
+                    break;
+                }
+                if let Ok(r) = reqwest::get(&url).await
+                    && r.text()
+                        .await
+                        .unwrap_or_default()
+                        .contains("# TYPE stytch_saml_operator_")
+                    && !task.is_finished()
+                {
+                    return Self {
+                        port,
+                        stop: Some(stop),
+                        task,
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            match task.await.unwrap() {
+                Err(StartError::Http { .. }) => continue,
+                other => panic!("the operator did not start: {other:?}"),
+            }
         }
+        panic!("no free port for the operator's /metrics");
     }
 
     /// GET of a path on the metrics port (retried while the server starts).
@@ -74,11 +104,15 @@ impl ProbedOperator {
         self.get("/metrics").await.1
     }
 
+    /// Stops it; panics if it failed.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        let stopped = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+        if let Ok(Ok(Err(e))) = stopped {
+            panic!("the operator failed: {e}");
+        }
     }
 }
 
@@ -95,13 +129,18 @@ pub async fn http_get(port: u16, path: &str) -> (u16, String) {
     panic!("nothing answers at {url}");
 }
 
-/// Sum of `stytch_saml_operator_reconciles_total` samples whose labels contain `filter`.
-pub fn reconciles(metrics: &str, filter: &str) -> u64 {
+/// Sum of the samples of a metric whose label set contains `filter`.
+pub fn metric_sum(metrics: &str, name: &str, filter: &str) -> u64 {
     metrics
         .lines()
-        .filter(|l| l.starts_with("stytch_saml_operator_reconciles_total{") && l.contains(filter))
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(filter))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
+}
+
+/// Sum of `stytch_saml_operator_reconciles_total` samples whose labels contain `filter`.
+pub fn reconciles(metrics: &str, filter: &str) -> u64 {
+    metric_sum(metrics, "stytch_saml_operator_reconciles_total", filter)
 }
 
 /// A file under tests/fixtures/.
@@ -111,6 +150,11 @@ pub fn fixture(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap()
+}
+
+/// Creates a Secret from `stringData` in the test namespace.
+pub async fn put_secret(env: &Env, name: &str, data: serde_json::Value) {
+    put_secret_in(env, NS, name, data).await;
 }
 
 /// Creates a Secret from `stringData` in namespace `ns`.
