@@ -83,7 +83,7 @@ async fn hostile_and_bad_inputs_are_refused_without_stytch_writes_or_retry_loops
     )
     .await;
     let ca = ca_file.display().to_string();
-    let operator = ProbedOperator::start_as_admin(
+    let operator = ProbedOperator::start(
         &env,
         &[
             "--metadata-ca-file",

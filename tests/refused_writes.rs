@@ -20,7 +20,7 @@ const CREATE_PENDING: &str = "sso.stytch-operator.dev/create-pending";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_organization_is_read_never_written() {
     let env = Env::new().await;
-    let operator = ProbedOperator::start_as_admin(&env, &[]).await;
+    let operator = ProbedOperator::start(&env, &[]).await;
     let mut spec = full_spec(&[&cert("idp")]);
     spec["organizationId"] = json!("no-such-org");
     env.apply("nowhere", spec).await;
@@ -65,7 +65,7 @@ async fn a_wrong_secret_gets_its_own_401_on_a_read_and_deletes_without_stytch() 
         json!({"project_id": PROJECT, "secret": "secret-test-Wrong-Pw9", "base_url": env.stytch.base_url()}),
     )
     .await;
-    let operator = ProbedOperator::start_as_admin(&env, &["--resync-interval", "1h"]).await;
+    let operator = ProbedOperator::start(&env, &["--resync-interval", "1h"]).await;
     env.apply("good", full_spec(&[&cert("good")])).await;
     env.wait_for("good", "Ready", T, |o| is(o, "Ready", "True"))
         .await;

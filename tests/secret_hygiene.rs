@@ -72,7 +72,7 @@ impl Binary {
             .args(["run", "--log-format", log_format, "--resync-interval", "2s"])
             .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
             .arg("--kubeconfig")
-            .arg(env.kube.kubeconfig_path())
+            .arg(&env.operator_kubeconfig)
             .env("RUST_LOG", "debug")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

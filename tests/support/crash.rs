@@ -35,7 +35,7 @@ pub fn spawn_binary(env: &Env, pod: &str, extra: &[&str]) -> tokio::process::Chi
     tokio::process::Command::new(operator_binary())
         .args(["run", "--metrics-addr", "127.0.0.1:0"])
         .arg("--kubeconfig")
-        .arg(env.kube.kubeconfig_path())
+        .arg(&env.operator_kubeconfig)
         .args(extra)
         .env("POD_NAME", pod)
         .stdout(Stdio::null())

@@ -44,11 +44,6 @@ impl ProbedOperator {
         Self::start_with(&env.operator_kubeconfig, extra).await
     }
 
-    /// Starts it as the Kubernetes sandbox's admin.
-    pub async fn start_as_admin(env: &Env, extra: &[&str]) -> Self {
-        Self::start_with(env.kube.kubeconfig_path(), extra).await
-    }
-
     /// Starts it with `kubeconfig` on a free port, and on another one when that port was taken
     /// in the meantime (many sandboxes and operators bind ports concurrently); returns once
     /// /metrics answers.
