@@ -107,7 +107,7 @@ pub fn parse_certificate_any_time(text: &str) -> Result<ParsedCertificate, Certi
         many => return Err(CertificateError::Chain(many.len())),
     };
     if block.label != "CERTIFICATE" {
-        return Err(CertificateError::WrongLabel(block.label.clone()));
+        return Err(CertificateError::WrongLabel(shown_label(&block.label)));
     }
     let x509 = block
         .parse_x509()
@@ -146,7 +146,7 @@ pub fn parse_private_key(text: &str) -> Result<ParsedPrivateKey, PrivateKeyError
             ));
         }
         "EC PRIVATE KEY" => return Err(PrivateKeyError::FormatNotSupported("EC".into())),
-        other => return Err(PrivateKeyError::FormatNotSupported(other.to_owned())),
+        other => return Err(PrivateKeyError::FormatNotSupported(shown_label(other))),
     }
     let key = pkcs1::RsaPrivateKey::try_from(block.contents.as_slice())
         .map_err(|_| PrivateKeyError::Invalid)?;
@@ -155,6 +155,19 @@ pub fn parse_private_key(text: &str) -> Result<ParsedPrivateKey, PrivateKeyError
         der_sha256: sha256_fingerprint(&block.contents),
         modulus: strip_leading_zeros(key.modulus.as_bytes()).to_vec(),
     })
+}
+
+/// A PEM label as error messages show it: at most 40 characters (the label is the user's text
+/// and is bounded only by the Secret's size).
+fn shown_label(label: &str) -> String {
+    const MAX: usize = 40;
+    if label.chars().count() <= MAX {
+        label.to_owned()
+    } else {
+        let mut shown: String = label.chars().take(MAX).collect();
+        shown.push('…');
+        shown
+    }
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -173,4 +186,35 @@ pub fn canonical_pem(label: &str, der: &[u8]) -> String {
     }
     out.push_str(&format!("-----END {label}-----\n"));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_pem_label_is_shortened_in_errors() {
+        let label = "X".repeat(5_000);
+        let pem = format!("-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n");
+        let cert = parse_certificate_any_time(&pem)
+            .expect_err("not a certificate")
+            .to_string();
+        let key = parse_private_key(&pem).expect_err("not a key").to_string();
+        for message in [cert, key] {
+            assert!(message.len() < 200, "{} chars", message.len());
+            assert!(
+                message.contains(&format!("{}…", "X".repeat(40))),
+                "{message}"
+            );
+        }
+        let short = parse_certificate_any_time(
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+        )
+        .expect_err("not a certificate")
+        .to_string();
+        assert!(
+            short.contains("PUBLIC KEY") && !short.contains('…'),
+            "{short}"
+        );
+    }
 }
