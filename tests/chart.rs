@@ -73,7 +73,7 @@ fn args(docs: &[Value]) -> Vec<String> {
 fn watch_rules() -> Value {
     json!([
         {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections"], "verbs": ["list", "watch", "patch"]},
-        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections/status"], "verbs": ["patch"]},
+        {"apiGroups": ["sso.stytch-operator.dev"], "resources": ["samlconnections/status"], "verbs": ["get", "patch"]},
         {"apiGroups": [""], "resources": ["secrets", "configmaps"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
     ])

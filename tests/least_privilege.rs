@@ -180,7 +180,8 @@ async fn secret_rotation(env: &Env) -> Outcome {
     Ok(())
 }
 
-/// A spec edit after Ready reaches Stytch.
+/// A spec edit after Ready reaches Stytch, and the status follows it (a changed status is
+/// computed from the stored one, which the operator reads: the cache keeps only its digest).
 async fn edit_propagates(env: &Env) -> Outcome {
     env.apply("edit", full_spec(&[&cert("edit")])).await;
     ready(env, "edit").await?;
@@ -190,6 +191,18 @@ async fn edit_propagates(env: &Env) -> Outcome {
         env.connections()
             .first()
             .is_some_and(|c| c.display_name == "Acme Edited")
+    })
+    .await?;
+    within("the status of the edited generation", || async {
+        env.api
+            .get_opt("edit")
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|o| {
+                let observed = o.status.as_ref().and_then(|s| s.observed_generation);
+                observed.is_some() && observed == o.metadata.generation && is(&o, "Ready", "True")
+            })
     })
     .await
 }
@@ -293,6 +306,7 @@ fn scenario_for(docs: &[Value], id: (usize, usize), verb: &str) -> &'static str 
         (["events"], "patch") => "event-series",
         (["events"], _) => "event-recorded",
         (["samlconnections"], "watch") => "edit-propagates",
+        (["samlconnections/status"], "get") => "edit-propagates",
         (["secrets", ..], "list" | "watch") => "secret-rotation",
         (["samlconnections"], "patch") => "delete-cleans-up",
         _ => "create-ready",

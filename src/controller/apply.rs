@@ -2,9 +2,9 @@
 
 use kube::runtime::events::EventType;
 
+use super::cached::CachedConnection;
 use super::context::Context;
 use super::error::Error;
-use crate::api::SamlConnection;
 use crate::metadata::FetchError;
 use crate::metrics::WriteLabels;
 use crate::reconcile::{Call, Plan};
@@ -17,7 +17,7 @@ use crate::stytch::{ErrorClass, StytchClient};
 /// use, and it refreshes the organization cache in place, so no extra list call is needed. Stops
 /// at the first failure, dropping the cache entry so the next reader sees the truth.
 pub async fn execute(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     ctx: &Context,
     client: &StytchClient,
     live: &LiveConnection,

@@ -13,7 +13,92 @@ use tokio::time::Instant;
 use crate::stytch::model::SamlConnection;
 use crate::stytch::{StytchClient, StytchError};
 
-type Entry = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Vec<SamlConnection>>)>>>;
+/// An organization's connections as Stytch listed them, in Stytch's order.
+///
+/// During a resync round the cache holds a listing of every organization, that is every
+/// connection of the install, so each connection is kept as its compact JSON text (about half
+/// the memory of the parsed connection, whose many small strings and maps each cost an
+/// allocation) and parsed when a reconcile asks for it.
+#[derive(Default)]
+pub struct Listing {
+    connections: Vec<(String, Box<str>)>,
+}
+
+/// Names the listed connections only: their text holds encryption private keys.
+impl std::fmt::Debug for Listing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listing")
+            .field(
+                "connection_ids",
+                &self
+                    .connections
+                    .iter()
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+/// A connection the cache could not encode or decode: not expected, since it only holds what it
+/// serialized itself from the wire model.
+fn cache_error(err: &serde_json::Error) -> StytchError {
+    StytchError::Decode {
+        endpoint: "get_connections",
+        status: 200,
+        message: format!("cached connection: {err}"),
+    }
+}
+
+fn encode(connection: &SamlConnection) -> Result<(String, Box<str>), StytchError> {
+    let json = serde_json::to_string(connection).map_err(|e| cache_error(&e))?;
+    Ok((connection.connection_id.clone(), json.into_boxed_str()))
+}
+
+fn decode(json: &str) -> Result<SamlConnection, StytchError> {
+    serde_json::from_str(json).map_err(|e| cache_error(&e))
+}
+
+impl Listing {
+    /// A listing of `connections`.
+    pub fn new(connections: &[SamlConnection]) -> Result<Self, StytchError> {
+        Ok(Self {
+            connections: connections.iter().map(encode).collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The connection with id `id`, if listed.
+    pub fn find(&self, id: &str) -> Result<Option<SamlConnection>, StytchError> {
+        self.connections
+            .iter()
+            .find(|(listed, _)| listed == id)
+            .map(|(_, json)| decode(json))
+            .transpose()
+    }
+
+    /// Every listed connection.
+    pub fn connections(&self) -> Result<Vec<SamlConnection>, StytchError> {
+        self.connections
+            .iter()
+            .map(|(_, json)| decode(json))
+            .collect()
+    }
+
+    /// This listing with `connection` replacing the one of its id (or added).
+    fn with(&self, connection: &SamlConnection) -> Result<Self, StytchError> {
+        let entry = encode(connection)?;
+        let mut connections: Vec<(String, Box<str>)> = self
+            .connections
+            .iter()
+            .filter(|(id, _)| *id != entry.0)
+            .cloned()
+            .collect();
+        connections.push(entry);
+        Ok(Self { connections })
+    }
+}
+
+type Entry = Arc<tokio::sync::Mutex<Option<(Instant, Arc<Listing>)>>>;
 
 /// Organization listings keyed by `(client identity, organization)`: the identity covers the
 /// secret too, so a resource with wrong credentials is never served a listing read with good ones.
@@ -48,7 +133,7 @@ impl OrgCache {
         client: &StytchClient,
         organization: &str,
         not_before: Instant,
-    ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
+    ) -> Result<Arc<Listing>, StytchError> {
         let entry = self.entry(client, organization);
         let mut slot = entry.lock().await;
         if let Some((at, list)) = slot.as_ref()
@@ -57,7 +142,8 @@ impl OrgCache {
         {
             return Ok(list.clone());
         }
-        let list = Arc::new(client.get_connections(organization).await?.saml_connections);
+        let read = client.get_connections(organization).await?;
+        let list = Arc::new(Listing::new(&read.saml_connections)?);
         *slot = Some((Instant::now(), list.clone()));
         Ok(list)
     }
@@ -67,7 +153,7 @@ impl OrgCache {
         &self,
         client: &StytchClient,
         organization: &str,
-    ) -> Result<Arc<Vec<SamlConnection>>, StytchError> {
+    ) -> Result<Arc<Listing>, StytchError> {
         self.get(client, organization, Instant::now()).await
     }
 
@@ -82,14 +168,21 @@ impl OrgCache {
         let entry = self.entry(client, organization);
         let mut slot = entry.lock().await;
         if let Some((_, list)) = slot.as_mut() {
-            let mut updated: Vec<SamlConnection> = list
-                .iter()
-                .filter(|c| c.connection_id != connection.connection_id)
-                .cloned()
-                .collect();
-            updated.push(connection.clone());
-            *list = Arc::new(updated);
+            match list.with(connection) {
+                Ok(updated) => *list = Arc::new(updated),
+                // The next reader lists the organization again.
+                Err(_) => *slot = None,
+            }
         }
+    }
+
+    /// Lets go of the organization's listings (every credential's): a reconcile round is done
+    /// with them. The next reader lists the organization again.
+    pub fn release(&self, organization: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(_, org), _| org != organization);
     }
 
     /// Drops the organization's entry (after a write whose result is not known).
@@ -103,8 +196,71 @@ impl OrgCache {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
+    use super::{Listing, SamlConnection};
     use crate::secret::SecretString;
     use crate::stytch::{Credentials, StytchConfig, StytchPool};
+
+    fn connection(id: &str, name: &str) -> SamlConnection {
+        serde_json::from_value(json!({
+            "organization_id": "organization-test-1",
+            "connection_id": id,
+            "status": "active",
+            "display_name": name,
+            "idp_entity_id": "https://idp.example/saml",
+            "attribute_mapping": {"email": "email", "groups": ["a", "b"]},
+            "verification_certificates": [{"certificate_id": "cert-1", "certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "expires_at": "2030-01-01T00:00:00Z"}],
+            "encryption_private_keys": [{"private_key_id": "key-1", "private_key": "k"}],
+            "idp_initiated_auth_disabled": true,
+            "a_field_this_version_does_not_model": {"nested": [1, 2.5, null]},
+        }))
+        .expect("connection")
+    }
+
+    #[test]
+    fn a_listing_gives_back_exactly_what_was_listed() {
+        let listed = vec![connection("c-1", "one"), connection("c-2", "two")];
+        let listing = Listing::new(&listed).expect("listing");
+        assert_eq!(
+            listing.find("c-2").expect("decodes"),
+            Some(listed[1].clone())
+        );
+        assert_eq!(listing.find("c-3").expect("decodes"), None);
+        assert_eq!(listing.connections().expect("decodes"), listed);
+        assert!(
+            listed[0]
+                .extra
+                .contains_key("a_field_this_version_does_not_model")
+        );
+    }
+
+    #[test]
+    fn a_listing_debug_shows_ids_not_keys() {
+        let listing = Listing::new(&[connection("c-1", "one")]).expect("listing");
+        let shown = format!("{listing:?}");
+        assert!(shown.contains("c-1"), "{shown}");
+        assert!(!shown.contains("private_key"), "{shown}");
+    }
+
+    #[test]
+    fn a_written_connection_replaces_its_listed_copy() {
+        let listing =
+            Listing::new(&[connection("c-1", "one"), connection("c-2", "two")]).expect("listing");
+        let renamed = connection("c-1", "renamed");
+        let updated = listing.with(&renamed).expect("updated");
+        assert_eq!(updated.find("c-1").expect("decodes"), Some(renamed));
+        assert_eq!(updated.connections().expect("decodes").len(), 2);
+        let added = updated.with(&connection("c-3", "three")).expect("added");
+        assert_eq!(added.connections().expect("decodes").len(), 3);
+        assert_eq!(
+            listing
+                .find("c-1")
+                .expect("decodes")
+                .map(|c| c.display_name),
+            Some("one".into())
+        );
+    }
 
     fn identity(project: &str, secret: &str) -> [u8; 32] {
         let pool = StytchPool::new(StytchConfig::default()).expect("pool");

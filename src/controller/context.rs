@@ -9,7 +9,7 @@ use kube::{Resource, ResourceExt};
 use tokio::time::Instant;
 
 use super::cache::OrgCache;
-use crate::api::SamlConnection;
+use super::cached::CachedConnection;
 use crate::metadata::MetadataFetcher;
 use crate::metrics::Metrics;
 use crate::stytch::StytchPool;
@@ -108,7 +108,7 @@ impl Context {
     /// its status was written, or with a new reconcile request, needs a read made now; a new
     /// resource or a resync can use one from this resync round (so a burst of new resources of
     /// one organization costs one read).
-    pub fn freshness_for(&self, obj: &SamlConnection) -> Instant {
+    pub fn freshness_for(&self, obj: &CachedConnection) -> Instant {
         let status = obj.status.as_ref();
         let observed = status.and_then(|s| s.observed_generation);
         let requested = obj.annotations().get(super::RECONCILE_REQUESTED_ANNOTATION);
@@ -144,7 +144,7 @@ impl Context {
     /// per `warning_event_interval` per object, so a flapping resource cannot flood Events.
     pub async fn event(
         &self,
-        obj: &SamlConnection,
+        obj: &CachedConnection,
         type_: EventType,
         reason: &str,
         action: &str,
@@ -173,7 +173,7 @@ impl Context {
     }
 
     /// Forgets per-object state of a deleted resource.
-    pub fn forget(&self, obj: &SamlConnection) {
+    pub fn forget(&self, obj: &CachedConnection) {
         let uid = obj.uid().unwrap_or_default();
         self.failures
             .lock()

@@ -8,6 +8,7 @@ use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use serde_json::json;
 
+use super::cached::CachedConnection;
 use crate::api::{
     FIELD_MANAGER, FINALIZER, SamlConnection, SamlConnectionSpec, SamlConnectionStatus,
 };
@@ -25,7 +26,7 @@ pub const RECONCILE_REQUESTED_ANNOTATION: &str = "sso.stytch-operator.dev/reconc
 /// Missing objects are left out (validation reports them by name).
 pub async fn fetch_sources(
     client: &kube::Client,
-    obj: &SamlConnection,
+    obj: &CachedConnection,
 ) -> Result<Sources, kube::Error> {
     let mut sources = Sources::default();
     fetch_missing_sources(
@@ -102,7 +103,7 @@ pub async fn annotate(
 /// list conflict instead of being overwritten).
 pub async fn ensure_finalizer(
     api: &Api<SamlConnection>,
-    obj: &SamlConnection,
+    obj: &CachedConnection,
 ) -> Result<(), kube::Error> {
     if obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(());
@@ -132,7 +133,7 @@ pub async fn ensure_finalizer(
 /// Removes the finalizer (guarded by a test of the current list).
 pub async fn remove_finalizer(
     api: &Api<SamlConnection>,
-    obj: &SamlConnection,
+    obj: &CachedConnection,
 ) -> Result<(), kube::Error> {
     let Some(index) = obj.finalizers().iter().position(|f| f == FINALIZER) else {
         return Ok(());

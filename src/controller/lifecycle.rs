@@ -5,6 +5,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
+use super::cached::CachedConnection;
 use super::context::Context;
 use super::error::Error;
 use super::kubeio::{self, CONNECTION_ID_ANNOTATION, CREATE_PENDING_ANNOTATION};
@@ -17,7 +18,7 @@ use crate::stytch::{ErrorClass, StytchClient};
 
 /// The display name a created connection gets: the spec's, else `<namespace>/<name>`. The
 /// crash-recovery lookup relies on it.
-pub fn create_display_name(obj: &SamlConnection) -> String {
+pub fn create_display_name(obj: &CachedConnection) -> String {
     obj.spec
         .display_name
         .clone()
@@ -25,7 +26,7 @@ pub fn create_display_name(obj: &SamlConnection) -> String {
 }
 
 /// The error for a connection id that Stytch does not list.
-pub fn missing_connection(obj: &SamlConnection, id: &str) -> Error {
+pub fn missing_connection(obj: &CachedConnection, id: &str) -> Error {
     let message = if obj.spec.connection_id.is_some() {
         format!(
             "connection `{id}` (spec.connectionId) does not exist in organization `{}`; the operator does not create a connection in place of one it was asked to adopt",
@@ -44,10 +45,10 @@ pub fn missing_connection(obj: &SamlConnection, id: &str) -> Error {
 }
 
 /// Connection ids claimed by other SamlConnections of the cluster.
-async fn claimed_ids(ctx: &Context, obj: &SamlConnection) -> Result<Vec<String>, Error> {
+async fn claimed_ids(ctx: &Context, obj: &CachedConnection) -> Result<Vec<String>, Error> {
     // Cluster-wide when allowed (other operator instances' resources count too); a
     // namespace-scoped install that may not list cluster-wide checks its own namespaces.
-    let items = match Api::<SamlConnection>::all(ctx.client.clone())
+    let items = match Api::<CachedConnection>::all(ctx.client.clone())
         .list(&Default::default())
         .await
     {
@@ -58,7 +59,7 @@ async fn claimed_ids(ctx: &Context, obj: &SamlConnection) -> Result<Vec<String>,
             let mut items = Vec::new();
             for ns in &ctx.settings.namespaces {
                 items.extend(
-                    Api::<SamlConnection>::namespaced(ctx.client.clone(), ns)
+                    Api::<CachedConnection>::namespaced(ctx.client.clone(), ns)
                         .list(&Default::default())
                         .await?
                         .items,
@@ -79,7 +80,7 @@ async fn claimed_ids(ctx: &Context, obj: &SamlConnection) -> Result<Vec<String>,
 /// Connections of the organization that an interrupted create of `obj` may have made: named
 /// with its create display name and claimed by no other SamlConnection. Read fresh.
 async fn unclaimed_created(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     ctx: &Context,
     client: &StytchClient,
 ) -> Result<Vec<LiveConnection>, Error> {
@@ -87,9 +88,9 @@ async fn unclaimed_created(
     let claimed = claimed_ids(ctx, obj).await?;
     let list = ctx.orgs.refresh(client, &obj.spec.organization_id).await?;
     Ok(list
-        .iter()
+        .connections()?
+        .into_iter()
         .filter(|c| c.display_name == display_name && !claimed.contains(&c.connection_id))
-        .cloned()
         .collect())
 }
 
@@ -98,7 +99,7 @@ async fn unclaimed_created(
 /// found by display name (and not claimed by another resource) and adopted: exactly one match is
 /// adopted, several stall, none means Create never happened and it is sent (once) now.
 pub async fn create_or_adopt(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     api: &Api<SamlConnection>,
     ctx: &Context,
     client: &StytchClient,
@@ -191,7 +192,7 @@ pub async fn create_or_adopt(
 /// deleted (already gone counts as done), then the finalizer is removed. Only the credentials
 /// Secret is needed; the rest of the spec may be invalid.
 pub async fn cleanup(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     api: &Api<SamlConnection>,
     ctx: &Context,
 ) -> Result<Action, Error> {
@@ -233,7 +234,7 @@ pub async fn cleanup(
 /// Deletes the managed connection. Without a recorded id but with a create-pending marker, a
 /// create may have happened just before a crash: the connection is looked up as in
 /// [`create_or_adopt`] so it is not orphaned.
-async fn delete_connection(obj: &SamlConnection, ctx: &Context) -> Result<(), Error> {
+async fn delete_connection(obj: &CachedConnection, ctx: &Context) -> Result<(), Error> {
     let known = known_connection_id(obj);
     if known.is_none() && !obj.annotations().contains_key(CREATE_PENDING_ANNOTATION) {
         return Ok(());

@@ -2,12 +2,13 @@
 
 mod apply;
 mod cache;
+pub mod cached;
 mod context;
 mod error;
 mod kubeio;
 mod lifecycle;
 mod reconcile;
-pub mod trim;
+mod rounds;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, ResourceExt};
 use rand::Rng;
 
+pub use cached::CachedConnection;
 pub use context::{Context, Settings};
 pub use error::Error;
 pub use kubeio::{
@@ -29,12 +31,11 @@ pub use kubeio::{
 pub use lifecycle::create_display_name;
 pub use reconcile::known_connection_id;
 
-use crate::api::SamlConnection;
 use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};
 
 /// Backoff after a transient failure: exponential per object with full jitter, at least the
 /// server's `Retry-After`.
-pub fn error_policy(obj: Arc<SamlConnection>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(obj: Arc<CachedConnection>, error: &Error, ctx: Arc<Context>) -> Action {
     let failures = ctx.record_failure(&obj.uid().unwrap_or_default());
     let s = &ctx.settings;
     let exp = 1u32
@@ -61,11 +62,11 @@ fn watch_config(settings: &Settings) -> watcher::Config {
 /// The resources of `store` in `namespace` that reference the object `name` (a Secret when
 /// `secret` is true, else a ConfigMap).
 fn referencing(
-    store: &Store<SamlConnection>,
+    store: &Store<CachedConnection>,
     namespace: Option<String>,
     name: &str,
     secret: bool,
-) -> Vec<ObjectRef<SamlConnection>> {
+) -> Vec<ObjectRef<CachedConnection>> {
     store
         .state()
         .iter()
@@ -90,7 +91,7 @@ fn controller(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> impl Stream<Item = ()> {
     let client = ctx.client.clone();
-    let (conns, secrets, config_maps): (Api<SamlConnection>, Api<Secret>, Api<ConfigMap>) =
+    let (conns, secrets, config_maps): (Api<CachedConnection>, Api<Secret>, Api<ConfigMap>) =
         match namespace {
             Some(ns) => (
                 Api::namespaced(client.clone(), ns),
@@ -109,34 +110,41 @@ fn controller(
     // readiness is taken from the watcher's first `InitDone` instead.
     let (store, writer) = reflector::store();
     let first_sync = std::sync::atomic::AtomicBool::new(false);
+    let (listed, listings) = futures::channel::mpsc::unbounded();
+    // Changed objects are reconciled right away; a complete listing (start-up, re-list) starts
+    // a round over all of them instead (see `rounds`).
     let trigger = reflector(
         writer,
-        watcher(conns, watch_config(&settings))
-            .default_backoff()
-            // Every watched object stays in memory: keep only what a reconcile reads.
-            .modify(trim::for_cache),
+        // Objects arrive as `CachedConnection`s: only what a reconcile reads stays in memory.
+        watcher(conns, watch_config(&settings)).default_backoff(),
     )
     .inspect_ok(move |event| {
-        if matches!(event, watcher::Event::InitDone)
-            && !first_sync.swap(true, std::sync::atomic::Ordering::SeqCst)
-        {
-            tracing::info!("SamlConnection cache synced");
-            readiness.synced();
+        if matches!(event, watcher::Event::InitDone) {
+            if !first_sync.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                tracing::info!("SamlConnection cache synced");
+                readiness.synced();
+            }
+            // Fails only once the rounds stream is gone, at shutdown.
+            let _ = listed.unbounded_send(());
         }
     })
-    .applied_objects();
+    .try_filter_map(|event| {
+        futures::future::ready(Ok(match event {
+            watcher::Event::Apply(obj) => Some(obj),
+            _ => None,
+        }))
+    });
     let controller = Controller::for_stream(trigger, store.clone())
         .with_config(ControllerConfig::default().concurrency(settings.concurrency));
     let secret_store = store.clone();
-    let resync = settings.resync_interval;
-    let tick_ctx = ctx.clone();
-    let ticks = futures::stream::unfold((), move |()| {
-        let ctx = tick_ctx.clone();
-        async move {
-            tokio::time::sleep(resync).await;
-            ctx.start_resync_round();
-            Some(((), ()))
-        }
+    let rounds = Arc::new(rounds::Rounds::default());
+    let round_stream = rounds::stream(rounds::Source {
+        rounds: rounds.clone(),
+        store: store.clone(),
+        listed: listings,
+        ctx: ctx.clone(),
+        resync: settings.resync_interval,
+        window: usize::from(settings.concurrency).saturating_mul(ROUND_WINDOW_PER_WORKER),
     });
     controller
         .watches(
@@ -149,15 +157,31 @@ fn controller(
             watcher::Config::default().any_semantic(),
             move |c: ConfigMap| referencing(&store, c.namespace(), &c.name_any(), false),
         )
-        .reconcile_all_on(ticks)
+        .reconcile_on(round_stream)
         .graceful_shutdown_on(shutdown)
-        .run(reconcile::reconcile, error_policy, ctx)
+        .run(
+            move |obj, ctx| {
+                let rounds = rounds.clone();
+                async move {
+                    let result = reconcile::reconcile(obj.clone(), ctx.clone()).await;
+                    if let Some(org) = rounds.done(&obj) {
+                        ctx.orgs.release(&org);
+                    }
+                    result
+                }
+            },
+            error_policy,
+            ctx,
+        )
         .map(|result| {
             if let Err(err) = result {
                 tracing::debug!(%err, "controller event");
             }
         })
 }
+
+/// Resources of a round queued or reconciling at once, per concurrent reconcile.
+const ROUND_WINDOW_PER_WORKER: usize = 4;
 
 /// Runs the controllers until `shutdown` resolves. Returns once every controller stopped.
 pub async fn run(

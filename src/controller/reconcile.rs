@@ -8,10 +8,11 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 
+use super::cached::{CachedConnection, StatusSummary};
 use super::context::Context;
 use super::error::Error;
 use super::{apply, kubeio, lifecycle};
-use crate::api::{ManagementPolicy, MetadataStatus, SamlConnection};
+use crate::api::{ManagementPolicy, MetadataStatus, SamlConnection, SamlConnectionStatus};
 use crate::metrics::{ConnectionLabels, ObjectLabels, ReconcileLabels};
 use crate::reconcile::status::{self, Outcome, StatusInput};
 use crate::reconcile::{DesiredIdp, IdpMetadata, plan, resolve};
@@ -27,7 +28,7 @@ pub struct Report {
 }
 
 /// Reconciles one `SamlConnection`.
-pub async fn reconcile(obj: Arc<SamlConnection>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(obj: Arc<CachedConnection>, ctx: Arc<Context>) -> Result<Action, Error> {
     let _in_flight = ctx.in_flight.start();
     let started = std::time::Instant::now();
     let api: Api<SamlConnection> =
@@ -67,7 +68,7 @@ pub async fn reconcile(obj: Arc<SamlConnection>, ctx: Arc<Context>) -> Result<Ac
 }
 
 async fn reconcile_live(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     api: &Api<SamlConnection>,
     ctx: &Context,
 ) -> Result<Action, Error> {
@@ -101,27 +102,43 @@ async fn reconcile_live(
 }
 
 /// Computes and writes the status when it changed (ignoring timestamps), and updates gauges.
+///
+/// The cache keeps a digest of the status, not the status (see [`super::cached`]): the new
+/// status is computed from what the cache knows, and when its digest is the cached one nothing
+/// is read or written. Otherwise the stored status is read and the new one computed again from
+/// it, so transition times (and the live facts when Stytch could not be read) carry over.
 pub async fn write_status(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     api: &Api<SamlConnection>,
     ctx: &Context,
     report: &Report,
     outcome: Outcome,
 ) -> Result<(), Error> {
-    let new = status::compute(&StatusInput {
-        generation: obj.metadata.generation,
-        previous: obj.status.as_ref(),
-        live: report.live.as_ref(),
-        connection_id: report.connection_id.as_deref(),
-        outcome,
-        metadata: report.metadata.clone(),
-        reconcile_requested_at: obj
-            .annotations()
-            .get(kubeio::RECONCILE_REQUESTED_ANNOTATION)
-            .cloned(),
-        now: Timestamp::now(),
-        expiry_warning: ctx.settings.expiry_warning,
-    });
+    let now = Timestamp::now();
+    let compute = |previous: Option<&SamlConnectionStatus>| {
+        status::compute(&StatusInput {
+            generation: obj.metadata.generation,
+            previous,
+            live: report.live.as_ref(),
+            connection_id: report.connection_id.as_deref(),
+            outcome: outcome.clone(),
+            metadata: report.metadata.clone(),
+            reconcile_requested_at: obj
+                .annotations()
+                .get(kubeio::RECONCILE_REQUESTED_ANNOTATION)
+                .cloned(),
+            now,
+            expiry_warning: ctx.settings.expiry_warning,
+        })
+    };
+    let cached = obj.status.as_ref();
+    let mut new = compute(cached.map(StatusSummary::skeleton).as_ref());
+    let mut write = status::differs_from(cached.and_then(|s| s.digest), &new);
+    if write && cached.is_some() {
+        let stored = api.get_status(&obj.name_any()).await?.status;
+        new = compute(stored.as_ref());
+        write = status::changed(stored.as_ref(), &new);
+    }
     let labels = ObjectLabels {
         namespace: obj.namespace().unwrap_or_default(),
         name: obj.name_any(),
@@ -152,14 +169,14 @@ pub async fn write_status(
             .get_or_create(&key)
             .set(t.as_second() as f64);
     }
-    if status::changed(obj.status.as_ref(), &new) {
+    if write {
         kubeio::write_status(api, &obj.name_any(), &new).await?;
     }
     Ok(())
 }
 
 /// The connection id this resource manages, if known: spec, then annotation, then status.
-pub fn known_connection_id(obj: &SamlConnection) -> Option<String> {
+pub fn known_connection_id(obj: &CachedConnection) -> Option<String> {
     obj.spec
         .connection_id
         .clone()
@@ -174,7 +191,7 @@ pub fn known_connection_id(obj: &SamlConnection) -> Option<String> {
 
 /// Credentials from the fetched Secret, or a permanent error naming the Secret.
 pub fn credentials(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     sources: &crate::reconcile::Sources,
 ) -> Result<Credentials, Error> {
     let name = &obj.spec.credentials_ref.name;
@@ -192,7 +209,7 @@ pub fn credentials(
 }
 
 async fn sync(
-    obj: &SamlConnection,
+    obj: &CachedConnection,
     api: &Api<SamlConnection>,
     ctx: &Context,
     report: &mut Report,
@@ -221,17 +238,11 @@ async fn sync(
     let live = match report.connection_id.clone() {
         Some(id) => {
             let list = ctx.orgs.get(&client, org, ctx.freshness_for(obj)).await?;
-            match list.iter().find(|c| c.connection_id == id) {
-                Some(live) => live.clone(),
+            match list.find(&id)? {
+                Some(live) => live,
                 // A cached listing may predate the connection: only a fresh read may say it is gone.
-                None => match ctx
-                    .orgs
-                    .refresh(&client, org)
-                    .await?
-                    .iter()
-                    .find(|c| c.connection_id == id)
-                {
-                    Some(live) => live.clone(),
+                None => match ctx.orgs.refresh(&client, org).await?.find(&id)? {
+                    Some(live) => live,
                     None => return Err(lifecycle::missing_connection(obj, &id)),
                 },
             }
@@ -266,10 +277,7 @@ async fn sync(
         Err(e) => {
             // A write failed part-way: read the organization so status shows the truth.
             if let Ok(fresh) = ctx.orgs.refresh(&client, org).await {
-                report.live = fresh
-                    .iter()
-                    .find(|c| c.connection_id == live.connection_id)
-                    .cloned();
+                report.live = fresh.find(&live.connection_id).ok().flatten();
             }
             return Err(e);
         }

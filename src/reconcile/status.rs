@@ -102,12 +102,6 @@ pub fn compute(input: &StatusInput<'_>) -> SamlConnectionStatus {
     } else {
         status.verification_certificates = previous.verification_certificates.clone();
         status.signing_certificates = previous.signing_certificates.clone();
-        // The controller's cache keeps no PEMs (an empty string marks one): never write that.
-        for cert in &mut status.signing_certificates {
-            if cert.pem.as_deref() == Some("") {
-                cert.pem = None;
-            }
-        }
         status.last_sync_time = previous.last_sync_time.clone();
     }
     let earliest = status
@@ -315,13 +309,30 @@ fn certificate_status(cert: &X509Certificate, include_pem: bool) -> CertificateS
     }
 }
 
-/// True when `new` differs from `old` in anything but timestamps (`lastTransitionTime`,
-/// `lastSyncTime`, `metadata.fetchedAt`) and the content of certificate PEMs: an unchanged
-/// status is not written. A certificate is identified by its id and SHA-256 fingerprint, so
-/// only whether a PEM is there counts (the controller's cache keeps an empty marker instead).
+/// What identifies a status for [`changed`]: a SHA-256 over everything but timestamps
+/// (`lastTransitionTime`, `lastSyncTime`, `metadata.fetchedAt`) and the content of certificate
+/// PEMs (a certificate is identified by its id and SHA-256 fingerprint; only whether a PEM is
+/// there counts). The controller's cache keeps this digest instead of the status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusDigest([u8; 32]);
+
+/// The digest of `status`; `None` if it could not be serialized (not expected: a status holds
+/// only strings, integers and lists), which [`changed`] treats as changed.
+pub fn digest(status: &SamlConnectionStatus) -> Option<StatusDigest> {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(&strip_times(status)).ok()?;
+    Some(StatusDigest(Sha256::digest(bytes).into()))
+}
+
+/// True when `new` differs from `old` in anything [`digest`] covers: an unchanged status is not
+/// written.
 pub fn changed(old: Option<&SamlConnectionStatus>, new: &SamlConnectionStatus) -> bool {
-    let Some(old) = old else { return true };
-    strip_times(old) != strip_times(new)
+    differs_from(old.and_then(digest), new)
+}
+
+/// True unless `new` has the digest `old` (an unknown digest always differs).
+pub fn differs_from(old: Option<StatusDigest>, new: &SamlConnectionStatus) -> bool {
+    old.is_none() || old != digest(new)
 }
 
 fn strip_times(status: &SamlConnectionStatus) -> SamlConnectionStatus {

@@ -52,15 +52,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{/* The rules the operator needs in every namespace it watches; each verb is shown necessary
-by tests/least_privilege.rs (it never gets single SamlConnections, and sets no ownerReferences,
-so no `get` and no `samlconnections/finalizers`). */}}
+by tests/least_privilege.rs (it never gets whole SamlConnections, and sets no ownerReferences,
+so no `get` and no `samlconnections/finalizers`; it reads a stored status before changing it,
+since its cache keeps only a digest of the status: `samlconnections/status` `get`). */}}
 {{- define "stytch-saml-operator.watchRules" -}}
 - apiGroups: ["sso.stytch-operator.dev"]
   resources: ["samlconnections"]
   verbs: ["list", "watch", "patch"]
 - apiGroups: ["sso.stytch-operator.dev"]
   resources: ["samlconnections/status"]
-  verbs: ["patch"]
+  verbs: ["get", "patch"]
 - apiGroups: [""]
   resources: ["secrets", "configmaps"]
   verbs: ["get", "list", "watch"]
