@@ -10,32 +10,27 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::compact::CompactConnection;
 use crate::stytch::model::SamlConnection;
 use crate::stytch::{StytchClient, StytchError};
 
 /// An organization's connections as Stytch listed them, in Stytch's order.
 ///
 /// During a resync round the cache holds a listing of every organization, that is every
-/// connection of the install, so each connection is kept as its compact JSON text (about half
-/// the memory of the parsed connection, whose many small strings and maps each cost an
-/// allocation) and parsed when a reconcile asks for it.
+/// connection of the install, so each connection is kept compact (its JSON text, certificates
+/// as DER: see [`super::compact`]; about a third of the memory of the parsed connection, whose
+/// many small strings and maps each cost an allocation) and parsed when a reconcile asks for it.
 #[derive(Default)]
 pub struct Listing {
-    connections: Vec<(String, Box<str>)>,
+    connections: Vec<CompactConnection>,
 }
 
 /// Names the listed connections only: their text holds encryption private keys.
 impl std::fmt::Debug for Listing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.connections.iter().map(|c| c.id.as_str()).collect();
         f.debug_struct("Listing")
-            .field(
-                "connection_ids",
-                &self
-                    .connections
-                    .iter()
-                    .map(|(id, _)| id)
-                    .collect::<Vec<_>>(),
-            )
+            .field("connection_ids", &ids)
             .finish()
     }
 }
@@ -50,13 +45,12 @@ fn cache_error(err: &serde_json::Error) -> StytchError {
     }
 }
 
-fn encode(connection: &SamlConnection) -> Result<(String, Box<str>), StytchError> {
-    let json = serde_json::to_string(connection).map_err(|e| cache_error(&e))?;
-    Ok((connection.connection_id.clone(), json.into_boxed_str()))
+fn encode(connection: &SamlConnection) -> Result<CompactConnection, StytchError> {
+    CompactConnection::new(connection).map_err(|e| cache_error(&e))
 }
 
-fn decode(json: &str) -> Result<SamlConnection, StytchError> {
-    serde_json::from_str(json).map_err(|e| cache_error(&e))
+fn decode(compact: &CompactConnection) -> Result<SamlConnection, StytchError> {
+    compact.connection().map_err(|e| cache_error(&e))
 }
 
 impl Listing {
@@ -71,26 +65,23 @@ impl Listing {
     pub fn find(&self, id: &str) -> Result<Option<SamlConnection>, StytchError> {
         self.connections
             .iter()
-            .find(|(listed, _)| listed == id)
-            .map(|(_, json)| decode(json))
+            .find(|c| c.id == id)
+            .map(decode)
             .transpose()
     }
 
     /// Every listed connection.
     pub fn connections(&self) -> Result<Vec<SamlConnection>, StytchError> {
-        self.connections
-            .iter()
-            .map(|(_, json)| decode(json))
-            .collect()
+        self.connections.iter().map(decode).collect()
     }
 
     /// This listing with `connection` replacing the one of its id (or added).
     fn with(&self, connection: &SamlConnection) -> Result<Self, StytchError> {
         let entry = encode(connection)?;
-        let mut connections: Vec<(String, Box<str>)> = self
+        let mut connections: Vec<CompactConnection> = self
             .connections
             .iter()
-            .filter(|(id, _)| *id != entry.0)
+            .filter(|c| c.id != entry.id)
             .cloned()
             .collect();
         connections.push(entry);

@@ -3,6 +3,7 @@
 mod apply;
 mod cache;
 pub mod cached;
+mod compact;
 mod context;
 mod error;
 mod kubeio;
