@@ -1,6 +1,7 @@
 //! Short steady-state check of the benchmark (issue #7), run in CI: N=200 resources over M=20
 //! organizations, adopted from pre-seeded connections; after convergence, one resync cycle
-//! makes no writes and at most one Get-SSO-Connections call per organization.
+//! makes no writes and at most one Get-SSO-Connections call per organization, and neither reads
+//! nor writes a SamlConnection or its status.
 //! The full benchmark is `cargo run --release -p sandbox -- bench` (see BENCHMARKS.md).
 
 mod support;
@@ -119,7 +120,19 @@ async fn one_resync_of_converged_resources_writes_nothing_and_lists_each_org_onc
         env.writes()
     );
 
+    // The operator runs as the chart's service account, so its Kubernetes requests are audited:
+    // convergence wrote every status.
+    let status_patches = samlconnection_requests(&env)
+        .iter()
+        .filter(|r| r.as_str() == "patch status")
+        .count();
+    assert!(
+        status_patches >= N,
+        "{status_patches} status patches for {N} resources"
+    );
+
     // One resync cycle.
+    env.kube.auth().clear_audit();
     env.stytch.admin().clear_requests();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(RESYNC_SECS + 5);
     while env.requests().is_empty() {
@@ -133,7 +146,13 @@ async fn one_resync_of_converged_resources_writes_nothing_and_lists_each_org_onc
         .filter(|r| r.endpoint == "get_connections")
         .count();
     let writes: Vec<_> = requests.iter().filter(|r| r.write).collect();
+    // The cache keeps a digest of each status: an unchanged status is neither read nor written.
+    let kube = samlconnection_requests(&env);
     env.stop_operator().await;
+    assert!(
+        kube.is_empty(),
+        "a resync of converged resources read or wrote SamlConnections: {kube:?}"
+    );
     assert!(
         writes.is_empty(),
         "a resync of converged resources wrote: {writes:?}"
@@ -144,4 +163,18 @@ async fn one_resync_of_converged_resources_writes_nothing_and_lists_each_org_onc
         "{lists} Get-SSO-Connections calls in one resync over {M} organizations"
     );
     assert_eq!(lists, requests.len(), "only lists expected: {requests:?}");
+}
+
+/// The operator's SamlConnection requests other than watches, as `verb subresource`.
+fn samlconnection_requests(env: &Env) -> Vec<String> {
+    env.kube
+        .audit()
+        .iter()
+        .filter(|a| a.request.resource == "samlconnections" && a.request.verb != "watch")
+        .map(|a| {
+            format!("{} {}", a.request.verb, a.request.subresource)
+                .trim()
+                .to_owned()
+        })
+        .collect()
 }
