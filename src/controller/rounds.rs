@@ -24,6 +24,9 @@ use super::context::Context;
 
 type Ref = ObjectRef<CachedConnection>;
 
+/// How long a handed-out resource may stay unreconciled before a round stops waiting for it.
+const STALE: Duration = Duration::from_secs(600);
+
 /// The resources of the round in progress that were handed out and not yet reconciled.
 #[derive(Debug, Default)]
 pub struct Rounds {
@@ -33,8 +36,8 @@ pub struct Rounds {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Handed out, not yet reconciled, with their organization.
-    pending: HashMap<Ref, String>,
+    /// Handed out, not yet reconciled, with their organization and when they were handed out.
+    pending: HashMap<Ref, (String, Instant)>,
     /// How many of `pending` each organization has.
     per_org: HashMap<String, usize>,
     /// The organization whose resources are being handed out.
@@ -47,14 +50,14 @@ impl State {
         (self.current.as_ref() != Some(&org) && !self.per_org.contains_key(&org)).then_some(org)
     }
 
-    fn insert(&mut self, obj_ref: Ref, org: String) {
+    fn insert(&mut self, obj_ref: Ref, org: String, at: Instant) {
         self.remove(&obj_ref);
         *self.per_org.entry(org.clone()).or_default() += 1;
-        self.pending.insert(obj_ref, org);
+        self.pending.insert(obj_ref, (org, at));
     }
 
     fn remove(&mut self, obj_ref: &Ref) -> Option<String> {
-        let org = self.pending.remove(obj_ref)?;
+        let (org, _) = self.pending.remove(obj_ref)?;
         if let Some(n) = self.per_org.get_mut(&org) {
             *n -= 1;
             if *n == 0 {
@@ -74,7 +77,7 @@ impl Rounds {
     /// behind, when none of its resources is still pending.
     fn hand_out(&self, obj_ref: Ref, org: String) -> Option<String> {
         let mut state = self.lock();
-        state.insert(obj_ref, org.clone());
+        state.insert(obj_ref, org.clone(), Instant::now());
         let previous = state.current.replace(org)?;
         state.finished(previous)
     }
@@ -104,15 +107,23 @@ impl Rounds {
     }
 
     /// Forgets handed-out resources the store no longer has (deleted before their turn: the
-    /// controller never reconciles them). Returns the organizations left without pending ones.
-    fn prune(&self, store: &Store<CachedConnection>) -> Vec<String> {
+    /// controller never reconciles them), and any handed out more than [`STALE`] before `now`
+    /// (not expected: a safety valve, so a resource whose reconcile never reports back cannot
+    /// hold up every later round). Returns the organizations left without pending ones.
+    fn prune(&self, store: &Store<CachedConnection>, now: Instant) -> Vec<String> {
         let mut state = self.lock();
         let gone: Vec<Ref> = state
             .pending
-            .keys()
-            .filter(|r| store.get(r).is_none())
-            .cloned()
+            .iter()
+            .filter(|(r, (_, at))| store.get(r).is_none() || now.duration_since(*at) > STALE)
+            .map(|(r, _)| r.clone())
             .collect();
+        if !gone.is_empty() {
+            tracing::debug!(
+                resources = gone.len(),
+                "round forgets resources it handed out"
+            );
+        }
         let orgs: Vec<String> = gone.iter().filter_map(|r| state.remove(r)).collect();
         orgs.into_iter().filter_map(|o| state.finished(o)).collect()
     }
@@ -128,7 +139,7 @@ impl Rounds {
                 .await
                 .is_err()
             {
-                for org in self.prune(store) {
+                for org in self.prune(store, Instant::now()) {
                     ctx.orgs.release(&org);
                 }
             }
@@ -191,7 +202,11 @@ pub fn stream(source: Source) -> impl Stream<Item = Ref> + Send + 'static {
             queue,
         } = &mut driver;
         while queue.is_empty() {
-            let left = d.rounds.close().into_iter().chain(d.rounds.prune(&d.store));
+            let left = d
+                .rounds
+                .close()
+                .into_iter()
+                .chain(d.rounds.prune(&d.store, Instant::now()));
             for org in left {
                 d.ctx.orgs.release(&org);
             }
@@ -318,9 +333,28 @@ mod tests {
         rounds.hand_out(key(&kept), "org-a".into());
         rounds.hand_out(key(&gone), "org-b".into());
         rounds.close();
-        assert_eq!(rounds.prune(&store), vec!["org-b".to_owned()]);
+        assert_eq!(
+            rounds.prune(&store, Instant::now()),
+            vec!["org-b".to_owned()]
+        );
         assert_eq!(rounds.pending(), 1);
         assert_eq!(rounds.done(&kept).as_deref(), Some("org-a"));
+    }
+
+    #[test]
+    fn a_resource_that_never_reports_back_is_forgotten_after_a_while() {
+        let (store, mut writer) = reflector::store::<CachedConnection>();
+        let stuck = conn("stuck", "org-a");
+        writer.apply_watcher_event(&Event::Apply(stuck.clone()));
+        let rounds = Rounds::default();
+        rounds.hand_out(key(&stuck), "org-a".into());
+        rounds.close();
+        let now = Instant::now();
+        assert!(rounds.prune(&store, now).is_empty());
+        assert_eq!(rounds.pending(), 1);
+        let later = now + STALE + Duration::from_secs(1);
+        assert_eq!(rounds.prune(&store, later), vec!["org-a".to_owned()]);
+        assert_eq!(rounds.pending(), 0);
     }
 
     #[test]
