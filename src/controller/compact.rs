@@ -9,11 +9,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use crate::reconcile::certs::canonical_pem;
 use crate::stytch::model::{SamlConnection, X509Certificate};
 
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----\n";
 const END: &str = "-----END CERTIFICATE-----";
-const LINE: usize = 64;
 
 /// A certificate PEM kept as its DER bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,16 +43,9 @@ impl CompactPem {
 
     /// The PEM text this was made from.
     fn pem(&self) -> String {
-        let base64 = STANDARD.encode(&self.der);
-        let mut pem = String::with_capacity(base64.len() + base64.len() / LINE + 64);
-        pem.push_str(BEGIN);
-        for line in base64.as_bytes().chunks(LINE) {
-            pem.push_str(&String::from_utf8_lossy(line));
-            pem.push('\n');
-        }
-        pem.push_str(END);
-        if self.final_newline {
-            pem.push('\n');
+        let mut pem = canonical_pem("CERTIFICATE", &self.der);
+        if !self.final_newline {
+            pem.pop();
         }
         pem
     }
@@ -144,7 +137,7 @@ mod tests {
             assert_eq!(compact.pem(), text);
         }
         let text = pem(&der, true);
-        assert!(text.lines().skip(1).take(5).all(|l| l.len() == LINE));
+        assert!(text.lines().skip(1).take(5).all(|l| l.len() == 64));
     }
 
     #[test]
