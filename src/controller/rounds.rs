@@ -37,9 +37,8 @@ pub struct Rounds {
 #[derive(Debug, Default)]
 struct State {
     /// Handed out, not yet reconciled, with their organization and when they were handed out.
+    /// At most a window's worth (see [`stream`]), so scanning it is cheap.
     pending: HashMap<Ref, (String, Instant)>,
-    /// How many of `pending` each organization has.
-    per_org: HashMap<String, usize>,
     /// The organization whose resources are being handed out.
     current: Option<String>,
 }
@@ -47,24 +46,13 @@ struct State {
 impl State {
     /// `org`, if no reconcile of this round needs its listing anymore.
     fn finished(&self, org: String) -> Option<String> {
-        (self.current.as_ref() != Some(&org) && !self.per_org.contains_key(&org)).then_some(org)
-    }
-
-    fn insert(&mut self, obj_ref: Ref, org: String, at: Instant) {
-        self.remove(&obj_ref);
-        *self.per_org.entry(org.clone()).or_default() += 1;
-        self.pending.insert(obj_ref, (org, at));
+        let needed = self.current.as_ref() == Some(&org)
+            || self.pending.values().any(|(pending, _)| *pending == org);
+        (!needed).then_some(org)
     }
 
     fn remove(&mut self, obj_ref: &Ref) -> Option<String> {
-        let (org, _) = self.pending.remove(obj_ref)?;
-        if let Some(n) = self.per_org.get_mut(&org) {
-            *n -= 1;
-            if *n == 0 {
-                self.per_org.remove(&org);
-            }
-        }
-        Some(org)
+        self.pending.remove(obj_ref).map(|(org, _)| org)
     }
 }
 
@@ -77,7 +65,7 @@ impl Rounds {
     /// behind, when none of its resources is still pending.
     fn hand_out(&self, obj_ref: Ref, org: String) -> Option<String> {
         let mut state = self.lock();
-        state.insert(obj_ref, org.clone(), Instant::now());
+        state.pending.insert(obj_ref, (org.clone(), Instant::now()));
         let previous = state.current.replace(org)?;
         state.finished(previous)
     }
