@@ -2,7 +2,7 @@
 
 mod apply;
 mod cache;
-pub mod cached;
+mod cached;
 mod compact;
 mod context;
 mod error;
@@ -30,7 +30,7 @@ pub use kubeio::{
     fetch_missing_sources,
 };
 pub use lifecycle::create_display_name;
-pub use reconcile::known_connection_id;
+pub use reconcile::connection_id_of;
 
 use crate::reconcile::desired::{referenced_config_maps, referenced_secrets};
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
@@ -12,7 +13,9 @@ use super::cached::{CachedConnection, StatusSummary};
 use super::context::Context;
 use super::error::Error;
 use super::{apply, kubeio, lifecycle};
-use crate::api::{ManagementPolicy, MetadataStatus, SamlConnection, SamlConnectionStatus};
+use crate::api::{
+    ManagementPolicy, MetadataStatus, SamlConnection, SamlConnectionSpec, SamlConnectionStatus,
+};
 use crate::metrics::{ConnectionLabels, ObjectLabels, ReconcileLabels};
 use crate::reconcile::status::{self, Outcome, StatusInput};
 use crate::reconcile::{DesiredIdp, IdpMetadata, plan, resolve};
@@ -177,15 +180,29 @@ pub async fn write_status(
 
 /// The connection id this resource manages, if known: spec, then annotation, then status.
 pub fn known_connection_id(obj: &CachedConnection) -> Option<String> {
-    obj.spec
-        .connection_id
+    connection_id_of(
+        &obj.spec,
+        &obj.metadata,
+        obj.status.as_ref().and_then(|s| s.connection_id.as_deref()),
+    )
+}
+
+/// [`known_connection_id`] from a resource's parts (whole `SamlConnection`s have them too).
+pub fn connection_id_of(
+    spec: &SamlConnectionSpec,
+    metadata: &ObjectMeta,
+    status_connection_id: Option<&str>,
+) -> Option<String> {
+    spec.connection_id
         .clone()
         .or_else(|| {
-            obj.annotations()
-                .get(kubeio::CONNECTION_ID_ANNOTATION)
+            metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(kubeio::CONNECTION_ID_ANNOTATION))
                 .cloned()
         })
-        .or_else(|| obj.status.as_ref().and_then(|s| s.connection_id.clone()))
+        .or_else(|| status_connection_id.map(str::to_owned))
         .filter(|id| !id.is_empty())
 }
 

@@ -14,7 +14,6 @@ use super::report::{Mode, ProblemView, compare};
 pub use super::report::{ResourceReport, ResourceStatus};
 use super::{EXIT_CHANGES, EXIT_ERROR, EXIT_NO_CHANGES, GitopsError, SourceArgs};
 use crate::api::{ManagementPolicy, SamlConnection};
-use crate::controller::CachedConnection;
 use crate::metadata::{FetchPolicy, MetadataFetcher};
 use crate::reconcile::{DesiredIdp, Problem, Reason, resolve};
 use crate::stytch::model::SamlConnection as LiveConnection;
@@ -156,8 +155,11 @@ async fn diff_one(ctx: &mut Ctx, obj: &SamlConnection) -> ResourceReport {
         .namespace()
         .unwrap_or_else(|| ctx.default_namespace.clone());
     let mut report = ResourceReport::new(&name, &ns, ResourceStatus::Error);
-    report.connection_id =
-        crate::controller::known_connection_id(&CachedConnection::from(obj.clone()));
+    report.connection_id = crate::controller::connection_id_of(
+        &obj.spec,
+        &obj.metadata,
+        obj.status.as_ref().and_then(|s| s.connection_id.as_deref()),
+    );
     let mut problems: Vec<Problem> = Vec::new();
     let mut sources = ctx.inputs.sources_for(&ns);
     if let Some(client) = &ctx.kube
